@@ -903,6 +903,16 @@ class AggregateOp(SOpOp):
         """The value where nothing is selected (0 unless given)."""
         return 0 if self.default is None else self.default.data
 
+    def verify_values(self) -> None:
+        # The default may be of another kind than the values (the paper's default is 0,
+        # also for strings), so it is left out of the kind check.
+        values = self.attributes.get("values")
+        if isinstance(values, ValuesAttr):
+            default = value_key(self.default_value)
+            _check_result_kind(self, [v for v in values.data if value_key(v) != default], "inferred value")
+        else:
+            super().verify_values()
+
     def verify_(self) -> None:
         super().verify_()
         _selector(self.selector, "the first operand", self)

@@ -1,0 +1,556 @@
+"""`rasp-to-transformer`: lower a scheduled `rasp.program` to a `transformer.model`.
+
+Needs value sets (`rasp-infer-values`), encodings (`rasp-infer-encodings`) and a
+schedule (`rasp-allocate-layers`). Every aggregate and selector_width becomes one
+attention sub-layer with one head, every map one MLP sub-layer, in schedule order;
+`transformer-combine-layers` then merges the sub-layers of a block.
+
+- The residual stream: "one", "bos", then each s-op's dimensions ("name=value" for
+  a categorical s-op, "name" for a numerical one), and one scratch dimension per
+  selector_width ("name.attn").
+- Embedding: tokens (token table), indices (position table) and constants (every
+  non-BOS token row); the BOS row sets "one" and "bos" only.
+- A selector becomes a bilinear score: an `and` of selects over different
+  (keys, queries) pairs adds their 0/1 scores (selected iff all hold); anything
+  over one pair — `or`, `not`, nested — is one predicate table over that pair's
+  values. An `or`/`not` over different pairs has no single bilinear form and is
+  refused with the reason.
+- aggregate: keys score 1 when selected; the BOS key scores 1/2 less and carries
+  the default, so nothing selected gives the default, and a numerical mean of any
+  values is exact to the scale's bound (see `weights.aggregate_scale`).
+- selector_width: the BOS key scores like a selected key and carries 1; the head
+  writes 1/(w+1), which an MLP turns into w with exact steps.
+- maps: categorical input -> lookup units; numerical input -> exact steps over
+  the input's values (or an exact affine map); sequence_map -> one unit per pair.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+
+from rasp_ir.dialects.rasp import (
+    AggregateOp,
+    ConstantOp,
+    Encoding,
+    IndicesOp,
+    LengthOp,
+    LinearSequenceMapOp,
+    MapOp,
+    Predicate,
+    ProgramOp,
+    SelectAndOp,
+    SelectNotOp,
+    SelectOp,
+    SelectOrOp,
+    SelectorType,
+    SelectorWidthOp,
+    SequenceMapOp,
+    SOpType,
+    TokensOp,
+    Value,
+    ValueKind,
+    format_value,
+    known_values,
+    value_key,
+)
+from rasp_ir.dialects.transformer import (
+    DEFAULT_TOLERANCE,
+    AttentionOp,
+    EmbedOp,
+    HeadOp,
+    MLPOp,
+    ModelOp,
+    UnembedOp,
+)
+from rasp_ir.errors import RaspCompileError
+from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
+from rasp_ir.passes.weights import (
+    MLPWeights,
+    affine_fit,
+    aggregate_scale,
+    as_number,
+    lookup_units,
+    min_gap,
+    pair_units,
+    step_units,
+    width_scale,
+)
+
+ONE = "one"
+BOS = "bos"
+
+
+def choose_bos(vocab: tuple[Value, ...]) -> Value:
+    """A BOS token that is not in the vocabulary."""
+    taken = {value_key(v) for v in vocab}
+    candidate, k = "BOS", 0
+    while value_key(candidate) in taken:
+        k += 1
+        candidate = f"BOS{k}"
+    return candidate
+
+
+@dataclass
+class Layout:
+    """Which residual dimension holds what."""
+
+    labels: list[str] = field(default_factory=list)
+    dims: dict[SSAValue, list[int]] = field(default_factory=dict)
+    values: dict[SSAValue, list[Value]] = field(default_factory=dict)
+    scratch: dict[Operation, int] = field(default_factory=dict)
+
+    def add(self, label: str) -> int:
+        self.labels.append(label)
+        return len(self.labels) - 1
+
+    @property
+    def width(self) -> int:
+        return len(self.labels)
+
+    def is_numerical(self, value: SSAValue) -> bool:
+        assert isinstance(value.type, SOpType)
+        return value.type.is_numerical
+
+
+def build_layout(program: ProgramOp) -> Layout:
+    layout = Layout()
+    layout.add(ONE)
+    layout.add(BOS)
+    names = sop_names(program)
+    for op in program.body.block.ops:
+        for result in op.results:
+            if not isinstance(result.type, SOpType):
+                continue
+            values = known_values(result)
+            if values is None:
+                raise RaspCompileError(f"rasp-to-transformer: {describe(op)} has no value set; run rasp-infer-values")
+            if result.type.enc is None:
+                raise RaspCompileError(
+                    f"rasp-to-transformer: {describe(op)} has no encoding; run rasp-infer-encodings"
+                )
+            layout.values[result] = list(values.data)
+            name = names[result]
+            if result.type.is_numerical:
+                layout.dims[result] = [layout.add(name)]
+            else:
+                layout.dims[result] = [layout.add(f"{name}={_label_value(v)}") for v in values.data]
+        if isinstance(op, SelectorWidthOp | LengthOp):
+            layout.scratch[op] = layout.add(f"{names[op.results[0]]}.attn")
+    return layout
+
+
+def _label_value(v: Value) -> str:
+    return v if isinstance(v, str) else format_value(v)
+
+
+# --------------------------------------------------------------------------- #
+# Selectors as bilinear scores
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class ScoreGroup:
+    """A 0/1 predicate table over one (keys, queries) pair: matrix[query index, key index]."""
+
+    keys: SSAValue
+    queries: SSAValue
+    matrix: np.ndarray
+
+
+def _leaf_pairs(selector: SSAValue) -> set[tuple[SSAValue, SSAValue]]:
+    owner = selector.owner
+    if isinstance(owner, SelectOp):
+        if owner.predicate.data in (Predicate.TRUE, Predicate.FALSE):
+            return set()
+        return {(owner.keys, owner.queries)}
+    pairs: set[tuple[SSAValue, SSAValue]] = set()
+    for operand in owner.operands:  # type: ignore[union-attr]
+        pairs |= _leaf_pairs(operand)
+    return pairs
+
+
+def _evaluate(selector: SSAValue, key: Value, query: Value) -> bool:
+    owner = selector.owner
+    if isinstance(owner, SelectOp):
+        return owner.predicate.data(key, query)
+    if isinstance(owner, SelectAndOp):
+        return _evaluate(owner.lhs, key, query) and _evaluate(owner.rhs, key, query)
+    if isinstance(owner, SelectOrOp):
+        return _evaluate(owner.lhs, key, query) or _evaluate(owner.rhs, key, query)
+    if isinstance(owner, SelectNotOp):
+        return not _evaluate(owner.input, key, query)
+    raise RaspCompileError(f"rasp-to-transformer: unexpected selector op {owner}")
+
+
+def score_groups(selector: SSAValue, layout: Layout, where: str) -> list[ScoreGroup] | None:
+    """The selector as a conjunction of predicate tables, one per (keys, queries) pair;
+    None when it never selects anything."""
+    conjuncts: list[SSAValue] = []
+
+    def flatten(sel: SSAValue) -> None:
+        if isinstance(sel.owner, SelectAndOp):
+            flatten(sel.owner.lhs)
+            flatten(sel.owner.rhs)
+        else:
+            conjuncts.append(sel)
+
+    flatten(selector)
+    by_pair: dict[tuple[SSAValue, SSAValue], list[SSAValue]] = {}
+    for conjunct in conjuncts:
+        pairs = _leaf_pairs(conjunct)
+        if not pairs:
+            if not _evaluate(conjunct, 0, 0):  # constant: TRUE/FALSE combinations
+                return None
+            continue
+        if len(pairs) > 1:
+            raise RaspCompileError(
+                f"rasp-to-transformer: {where}: its selector combines selects over different s-op pairs with "
+                "`or`/`not`; one attention head scores a sum of per-pair tables, which can express `and` "
+                "across pairs but not `or`/`not`. Rewrite the condition over one pair of s-ops "
+                "(e.g. combine them with a sequence_map first)."
+            )
+        by_pair.setdefault(pairs.pop(), []).append(conjunct)
+    groups = []
+    for (keys, queries), parts in by_pair.items():
+        kvals, qvals = layout.values[keys], layout.values[queries]
+        matrix = np.array(
+            [[all(_evaluate(p, k, q) for p in parts) for k in kvals] for q in qvals], dtype=np.float64
+        ).reshape(len(qvals), len(kvals))
+        if not matrix.any():
+            return None
+        groups.append(ScoreGroup(keys, queries, matrix))
+    return groups
+
+
+# --------------------------------------------------------------------------- #
+# The lowering
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Lowering:
+    program: ProgramOp
+    layout: Layout
+    max_seq_len: int
+    tolerance: float
+    x_bos: np.ndarray
+    sublayers: list[tuple[int, Operation | MLPWeights, str]] = field(default_factory=list)
+
+    @property
+    def d(self) -> int:
+        return self.layout.width
+
+    def dims(self, value: SSAValue) -> list[int]:
+        return self.layout.dims[value]
+
+    def encode(self, value: SSAValue, v: Value) -> dict[int, float]:
+        """The residual entries that represent value `v` of s-op `value`."""
+        if self.layout.is_numerical(value):
+            return {self.dims(value)[0]: as_number(v)}
+        index = {value_key(u): i for i, u in enumerate(self.layout.values[value])}
+        return {self.dims(value)[index[value_key(v)]]: 1.0}
+
+    def encode_vector(self, value: SSAValue, v: Value) -> np.ndarray:
+        vec = np.zeros(self.d)
+        for dim, w in self.encode(value, v).items():
+            vec[dim] += w
+        return vec
+
+    # -- attention ------------------------------------------------------- #
+
+    def head(
+        self, selector: SSAValue | None, where: str, bos_score: float, scale: float, value_rows: np.ndarray,
+        bos_value: np.ndarray, w_o: np.ndarray,
+    ) -> HeadOp:
+        """A head whose query q attends to the keys the selector selects for it.
+
+        Features: one block per score group (query one-hot -> predicate row), a bias
+        feature (query's "one" x key's "bos", giving the BOS key `bos_score`), and a
+        self feature that makes the BOS query attend to the BOS key alone. The BOS rows
+        of w_q, w_k and w_v are then corrected so that the BOS query, the BOS key and the
+        BOS value are exactly what is wanted whatever else the residual holds at BOS.
+        """
+        one, bos = 0, 1
+        # No selector (for `length`) selects every key.
+        groups = [] if selector is None else score_groups(selector, self.layout, where)
+        n_groups = 1 if groups is None else len(groups)
+        sizes = [len(self.layout.values[g.queries]) for g in groups or []]
+        dk = sum(sizes) + 2
+        bias, self_feature = dk - 2, dk - 1
+        w_q = np.zeros((self.d, dk))
+        w_k = np.zeros((self.d, dk))
+        offset = 0
+        for group, size in zip(groups or [], sizes):
+            for qi, qdim in enumerate(self.dims(group.queries)):
+                w_q[qdim, offset + qi] = 1.0
+            for ki, kdim in enumerate(self.dims(group.keys)):
+                w_k[kdim, offset : offset + size] += group.matrix[:, ki]
+            offset += size
+        # Selected keys score n_groups; the BOS key scores `bos_score` below that.
+        w_q[one, bias] = 1.0
+        query_at_bos = np.zeros(dk)
+        query_at_bos[self_feature] = 1.0
+        key_at_bos = np.zeros(dk)
+        key_at_bos[bias] = n_groups - bos_score
+        key_at_bos[self_feature] = 1.0
+        w_q[bos] += query_at_bos - self.x_bos @ w_q
+        w_k[bos] += key_at_bos - self.x_bos @ w_k
+        w_v = value_rows.copy()
+        w_v[bos] += bos_value - self.x_bos @ w_v
+        return HeadOp.from_arrays(w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, scale=scale, label=where)
+
+    def lower_aggregate(self, op: AggregateOp) -> HeadOp:
+        where = describe(op)
+        x, y = op.input, op.result
+        default = op.default_value
+        if self.layout.is_numerical(y):
+            xs = [as_number(v) for v in self.layout.values[x]]
+            bound = max([abs(v) for v in xs] + [abs(as_number(default))])
+            gap = min_gap([as_number(v) for v in self.layout.values[y]])
+            scale = aggregate_scale(self.max_seq_len, bound, gap, self.tolerance)
+            value_rows = np.zeros((self.d, 1))
+            value_rows[self.dims(x)[0], 0] = 1.0
+            w_o = np.zeros((1, self.d))
+            w_o[0, self.dims(y)[0]] = 1.0
+            bos_value = np.array([as_number(default)])
+        else:
+            scale = aggregate_scale(self.max_seq_len, 1.0, 1.0, self.tolerance)
+            out_values = self.layout.values[y]
+            index = {value_key(v): i for i, v in enumerate(out_values)}
+            value_rows = np.zeros((self.d, len(out_values)))
+            for dim, v in zip(self.dims(x), self.layout.values[x]):
+                value_rows[dim, index[value_key(v)]] = 1.0
+            w_o = np.zeros((len(out_values), self.d))
+            for i, dim in enumerate(self.dims(y)):
+                w_o[i, dim] = 1.0
+            bos_value = np.zeros(len(out_values))
+            bos_value[index[value_key(default)]] = 1.0
+        return self.head(op.selector, where, 0.5, scale, value_rows, bos_value, w_o)
+
+    def lower_width_head(self, op: SelectorWidthOp | LengthOp, selector: SSAValue | None) -> HeadOp:
+        scratch = self.layout.scratch[op]
+        w_o = np.zeros((1, self.d))
+        w_o[0, scratch] = 1.0
+        return self.head_for(op, selector, w_o)
+
+    def head_for(self, op: Operation, selector: SSAValue | None, w_o: np.ndarray) -> HeadOp:
+        return self.head(
+            selector, describe(op), 0.0, width_scale(self.max_seq_len), np.zeros((self.d, 1)), np.ones(1), w_o
+        )
+
+    # -- MLPs -------------------------------------------------------------- #
+
+    def writer(self, result: SSAValue):
+        def write(v: Value) -> dict[int, float]:
+            return self.encode(result, v)
+
+        return write
+
+    def lower_map(self, op: MapOp) -> MLPWeights:
+        mlp = MLPWeights(self.d)
+        table = op.table.as_dict()
+        in_values = self.layout.values[op.input]
+
+        def f(v: Value) -> Value:
+            return table[(value_key(v),)]
+
+        self.function_units(mlp, op.input, in_values, f, op.result, describe(op))
+        return mlp
+
+    def function_units(self, mlp: MLPWeights, x: SSAValue, xs: list[Value], f, result: SSAValue, where: str) -> None:
+        """Units computing result = f(x) for every value x can take."""
+        if not self.layout.is_numerical(x):
+            lookup_units(mlp, self.dims(x), xs, lambda v: self.encode(result, f(v)))
+            return
+        points = sorted(xs, key=as_number)
+        numbers = [as_number(v) for v in points]
+        if self.layout.is_numerical(result):
+            ys = [as_number(f(v)) for v in points]
+            fit = affine_fit(numbers, ys)
+            if fit is not None:
+                a, b = fit
+                dim, out = self.dims(x)[0], self.dims(result)[0]
+                if a:
+                    mlp.unit({dim: 1.0}, 0.0, {out: a})
+                    mlp.unit({dim: -1.0}, 0.0, {out: -a})
+                if b:
+                    mlp.unit({0: 1.0}, 0.0, {out: b})
+                return
+        outputs = [self.encode_vector(result, f(v)) for v in points]
+        step_units(mlp, self.dims(x)[0], 0, numbers, outputs)
+
+    def lower_sequence_map(self, op: SequenceMapOp) -> MLPWeights:
+        table = op.table.as_dict()
+        return self.pair_mlp(op.lhs, op.rhs, lambda a, b: table[(value_key(a), value_key(b))], op.result)
+
+    def pair_mlp(self, a: SSAValue, b: SSAValue, f, result: SSAValue) -> MLPWeights:
+        mlp = MLPWeights(self.d)
+        pair_units(
+            mlp, self.dims(a), self.layout.values[a], self.dims(b), self.layout.values[b],
+            lambda va, vb: self.encode(result, f(va, vb)),
+        )
+        return mlp
+
+    def lower_linear(self, op: LinearSequenceMapOp) -> MLPWeights:
+        ca, cb = op.coefficients
+        result_type = op.result.type
+        assert isinstance(result_type, SOpType)
+
+        def f(va: Value, vb: Value) -> Value:
+            v = ca * as_number(va) + cb * as_number(vb)
+            return int(round(v)) if result_type.value_kind == ValueKind.INT else v
+
+        if not self.layout.is_numerical(op.result):
+            return self.pair_mlp(op.lhs, op.rhs, f, op.result)
+        mlp = MLPWeights(self.d)
+        out = self.dims(op.result)[0]
+        for operand, coeff in ((op.lhs, ca), (op.rhs, cb)):
+            if not coeff:
+                continue
+            if self.layout.is_numerical(operand):
+                dim = self.dims(operand)[0]
+                mlp.unit({dim: 1.0}, 0.0, {out: coeff})
+                mlp.unit({dim: -1.0}, 0.0, {out: -coeff})
+            else:
+                lookup_units(mlp, self.dims(operand), self.layout.values[operand],
+                             lambda v, c=coeff: {out: c * as_number(v)})
+        return mlp
+
+    def lower_width_decoder(self, op: SelectorWidthOp | LengthOp) -> MLPWeights:
+        """The head wrote 1/(w+1) (w = number of selected keys; for length, w = n);
+        step units turn it into w."""
+        mlp = MLPWeights(self.d)
+        result = op.results[0]
+        widths = sorted(int(w) for w in self.layout.values[result])
+        points = sorted(widths, key=lambda w: 1.0 / (w + 1))
+        xs = [1.0 / (w + 1) for w in points]
+        outputs = [self.encode_vector(result, w) for w in points]
+        step_units(mlp, self.layout.scratch[op], 0, xs, outputs)
+        return mlp
+
+
+def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
+    layout, d = lowering.layout, lowering.d
+    token_table = np.zeros((len(vocab) + 1, d))
+    position_table = np.zeros((lowering.max_seq_len + 1, d))
+    token_table[:, 0] = 1.0
+    token_table[len(vocab), 1] = 1.0
+    for op in lowering.program.body.block.ops:
+        if isinstance(op, TokensOp):
+            for i, token in enumerate(vocab):
+                token_table[i] += lowering.encode_vector(op.result, token)
+        elif isinstance(op, ConstantOp):
+            token_table[: len(vocab)] += lowering.encode_vector(op.result, op.value.data)
+        elif isinstance(op, IndicesOp):
+            for p in range(lowering.max_seq_len):
+                position_table[p + 1] += lowering.encode_vector(op.result, p)
+    return EmbedOp.from_arrays(token_table, position_table)
+
+
+def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
+    vocab, max_seq_len = require_vocab_and_length(program, RaspToTransformerPass.name)
+    layout = build_layout(program)
+    x_bos = np.zeros(layout.width)
+    x_bos[0] = x_bos[1] = 1.0
+    lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
+    embed = _embedding(lowering, vocab)
+
+    # Sub-layers by stage: attention of block b is stage 2b-1, its MLP stage 2b.
+    stages: dict[int, list[tuple[str, Operation]]] = defaultdict(list)
+    for op in program.body.block.ops:
+        block = op.attributes.get("block")
+        if isinstance(op, SelectorType) or not op.results:
+            continue
+        if isinstance(op, AggregateOp | SelectorWidthOp | LengthOp | MapOp | SequenceMapOp | LinearSequenceMapOp):
+            if not isinstance(block, IntegerAttr):
+                raise RaspCompileError(
+                    f"rasp-to-transformer: {describe(op)} has no block; run rasp-allocate-layers first"
+                )
+            b = block.value.data
+            if isinstance(op, AggregateOp):
+                stages[2 * b - 1].append(("aggregate", op))
+            elif isinstance(op, SelectorWidthOp | LengthOp):
+                stages[2 * b - 1].append(("width", op))
+                stages[2 * b].append(("width-decoder", op))
+            else:
+                stages[2 * b].append(("map", op))
+
+    body: list[Operation] = [embed]
+    current: SSAValue = embed.results[0]
+    for stage in sorted(stages):
+        # Every sub-layer of a stage reads the residual as it was before the stage.
+        x_bos_before = lowering.x_bos.copy()
+        x_bos_after = x_bos_before.copy()
+        for kind, op in stages[stage]:
+            if kind in ("aggregate", "width"):
+                if isinstance(op, AggregateOp):
+                    w_v, w_o, head = _head_weights(lowering.lower_aggregate(op))
+                else:
+                    selector = op.selector if isinstance(op, SelectorWidthOp) else None
+                    w_v, w_o, head = _head_weights(lowering.lower_width_head(op, selector))  # type: ignore[arg-type]
+                layer = AttentionOp(current, [head])
+                body.append(layer)
+                current = layer.results[0]
+                # The BOS query attends to the BOS key alone, so x_bos gains exactly its value.
+                x_bos_after += (x_bos_before @ w_v) @ w_o
+                continue
+            if kind == "map":
+                if isinstance(op, MapOp):
+                    weights = lowering.lower_map(op)
+                elif isinstance(op, SequenceMapOp):
+                    weights = lowering.lower_sequence_map(op)
+                else:
+                    assert isinstance(op, LinearSequenceMapOp)
+                    weights = lowering.lower_linear(op)
+            else:
+                weights = lowering.lower_width_decoder(op)  # type: ignore[arg-type]
+            w1, b1, w2, b2 = weights.arrays(x_bos_before, 1)
+            mlp = MLPOp.from_arrays(current, w1=w1, b1=b1, w2=w2, b2=b2, label=describe(op))
+            body.append(mlp)
+            current = mlp.results[0]
+        lowering.x_bos = x_bos_after
+
+    output = program.output.value
+    assert isinstance(output.type, SOpType)
+    if output.type.is_numerical:
+        unembed = UnembedOp(current, Encoding.NUMERICAL, layout.dims[output], label="output")
+    else:
+        unembed = UnembedOp(current, Encoding.CATEGORICAL, layout.dims[output], layout.values[output], label="output")
+    body.append(unembed)
+    bos = program.bos.data if program.bos is not None else choose_bos(vocab)
+    return ModelOp(
+        program.sym_name.data,
+        layout=layout.labels,
+        vocab=vocab,
+        bos=bos,
+        max_seq_len=max_seq_len,
+        body=body,
+        tolerance=tolerance,
+    )
+
+
+def _head_weights(head: HeadOp) -> tuple[np.ndarray, np.ndarray, HeadOp]:
+    return head.v_array.astype(np.float64), head.o_array.astype(np.float64), head
+
+
+@dataclass(frozen=True)
+class RaspToTransformerPass(ModulePass):
+    """Lower each scheduled `rasp.program` to a `transformer.model` with exact weights."""
+
+    name = "rasp-to-transformer"
+
+    tolerance: float = DEFAULT_TOLERANCE
+    """Largest error allowed in a numerical output."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for program in list(programs(op)):
+            model = lower_program(program, self.tolerance)
+            Rewriter.replace_op(program, model, new_results=[])
