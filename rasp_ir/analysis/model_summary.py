@@ -83,37 +83,32 @@ class ModelSummary:
 
 def summarize(module_or_model: Operation) -> ModelSummary:
     """The summary of a `transformer.model`, or of the one model in a module."""
-    from rasp_ir.dialects.transformer import AttentionOp, MLPOp, find_model
+    from rasp_ir.dialects.transformer import find_model
 
     model = find_model(module_or_model)
     embed = model.embed
-    embedding_params = embed.token_array.size + embed.position_array.size
+    embedding_params = embed.token_table_array.size + embed.position_table_array.size
 
     heads: list[int] = []
     hidden: list[int] = []
     params: list[int] = []
     labels: list[list[str]] = []
-    pending_attention = False  # the last block has attention and no MLP yet
-    for layer in model.layers:
-        if isinstance(layer, AttentionOp):
-            hs = layer.heads
+    for attention, mlp in model.blocks():
+        n = 0
+        if attention is not None:
+            hs = attention.heads
             heads.append(len(hs))
-            hidden.append(0)
-            params.append(sum(h.q_array.size + h.k_array.size + h.v_array.size + h.o_array.size for h in hs))
             labels.append([h.label_text or "" for h in hs])
-            pending_attention = True
+            n += sum(h.w_q_array.size + h.w_k_array.size + h.w_v_array.size + h.w_o_array.size for h in hs)
         else:
-            assert isinstance(layer, MLPOp)
-            n = layer.w1_array.size + layer.b1_array.size + layer.w2_array.size + layer.b2_array.size
-            if pending_attention:
-                hidden[-1] = layer.hidden
-                params[-1] += n
-            else:
-                heads.append(0)
-                hidden.append(layer.hidden)
-                params.append(n)
-                labels.append([])
-            pending_attention = False
+            heads.append(0)
+            labels.append([])
+        if mlp is not None:
+            hidden.append(mlp.hidden)
+            n += mlp.w1_array.size + mlp.b1_array.size + mlp.w2_array.size + mlp.b2_array.size
+        else:
+            hidden.append(0)
+        params.append(n)
 
     unembed = model.unembed
     return ModelSummary(

@@ -2,17 +2,23 @@
 
 A `transformer.model` holds one block: an SSA chain over the residual stream.
 
-    transformer.model @reverse layout ["one", "bos", "tokens=a", ...] vocab ["a", "b"]
-        bos "BOS" max_seq_len 8 tolerance 1.0e-03 {
+    transformer.model @reverse layout ["one", "bos", "tokens=a", "tokens=b", ...] vocab ["a", "b"]
+        bos "BOS" max_seq_len 8 tolerance 1.000000e-03 {
       %0 = transformer.embed token_table dense<...> : tensor<3x5xf32>,
-                             position_table dense<...> : tensor<9x5xf32> : !transformer.residual<5>
+                             position_table dense<...> : tensor<9x5xf32> -> !transformer.residual<5>
       %1 = transformer.attention %0 : !transformer.residual<5> {
-        transformer.head w_q dense<...> : tensor<5x2xf32>, w_k ..., w_v ..., w_o ...,
-                         scale 1.0e+02 label "aggregate %4"
+        transformer.head w_q dense<...> : tensor<5x2xf32>, w_k dense<...> : tensor<5x2xf32>,
+                         w_v dense<...> : tensor<5x1xf32>, w_o dense<...> : tensor<1x5xf32>,
+                         scale 1.000000e+02 label "aggregate"
       }
-      %2 = transformer.mlp %1 w1 ..., b1 ..., w2 ..., b2 ... label "map %5" : !transformer.residual<5>
-      transformer.unembed %2 categorical dims [3, 4] values ["a", "b"] : !transformer.residual<5>
+      %2 = transformer.mlp %1 : !transformer.residual<5> w1 dense<...> : tensor<5x4xf32>,
+                         b1 ..., w2 ..., b2 ... label "map"
+      transformer.unembed %2 categorical dims [3, 4] values ["a", "b"] label "output" : !transformer.residual<5>
     }
+
+(`tolerance` and every `label` are optional; a numerical output reads
+`transformer.unembed %2 numerical dims [6] : !transformer.residual<7>`. Tensors of more than
+100 values print as hex bytes, `dense<"0x...">`.)
 
 Structure (checked by the verifiers):
 - `!transformer.residual<D>` is the residual stream of width D. Every residual value in a
@@ -22,7 +28,11 @@ Structure (checked by the verifiers):
   `transformer.mlp`, each taking the previous op's result, then the terminator
   `transformer.unembed` taking the last result.
 - `transformer.attention` has one block of >= 1 `transformer.head` ops (no terminator).
-- Weights are `DenseIntOrFPElementsAttr` of `tensor<...xf32>`.
+- Weights are `DenseIntOrFPElementsAttr` of `tensor<...xf32>`, every dimension >= 1, finite.
+- `vocab` is a `#rasp.values` (ids 0..V-1 in that order), `bos` a `#rasp.value` not in it;
+  `max_seq_len` an i64 >= 1; `tolerance` an f64 (default 1e-3, `DEFAULT_TOLERANCE`).
+- unembed: `dims` are distinct and < D; categorical needs `values`, one per dim (a
+  `#rasp.values`, so distinct); numerical reads exactly one dim and has no `values`.
 
 Computation (normative; the numpy executor and the ONNX backend compute exactly this):
 - Input ids `[B, S]`, position 0 is BOS. Ids 0..V-1 index `vocab` in order; id V is BOS.
@@ -31,26 +41,30 @@ Computation (normative; the numpy executor and the ONNX backend compute exactly 
   `token_table: [V+1, D]`, `position_table: [max_seq_len+1, D]`.
 - attention: every head reads the same x. Per head `q = x@w_q`, `k = x@w_k` ([D, dk]),
   `v = x@w_v` ([D, dv]), `scores = scale * q@k^T` ([B, Sq, Sk]); padded keys get -1e9
-  (not -inf); numerically stable softmax over keys; `o = softmax@v`. Then
-  `x = x + sum_h o_h @ w_o_h` (`w_o: [dv, D]`). No causal mask. Heads in one layer may
-  have different dk/dv.
+  added (not -inf, so padded query rows stay finite); numerically stable softmax over
+  keys; `o = softmax@v`. Then `x = x + sum_h o_h @ w_o_h` (`w_o: [dv, D]`). No causal
+  mask. Heads in one layer may have different dk/dv.
 - mlp: `x = x + relu(x@w1 + b1)@w2 + b2` (`w1 [D,H]`, `b1 [H]`, `w2 [H,D]`, `b2 [D]`).
 - unembed, categorical: `scores = x[..., dims]`, output index = argmax (first max wins),
   decoded value = `values[index]`. Numerical: one dim, output value = `x[..., dims[0]]`.
   Outputs leave out the BOS position.
 
-Building from Python (the lowering's API):
+Building from Python (numpy arrays of any float dtype; stored as float32):
 
     embed = EmbedOp.from_arrays(token_table, position_table)
     heads = [HeadOp.from_arrays(w_q=..., w_k=..., w_v=..., w_o=..., scale=100.0, label="...")]
     attn = AttentionOp(embed.result, heads)
     mlp = MLPOp.from_arrays(attn.result, w1=..., b1=..., w2=..., b2=..., label="...")
-    out = UnembedOp(mlp.result, Encoding.CATEGORICAL, dims=[3, 4], values=["a", "b"])
+    out = UnembedOp(mlp.result, Encoding.CATEGORICAL, dims=[3, 4], values=["a", "b"], label="output")
     model = ModelOp("prog", layout=[...], vocab=[...], bos="BOS", max_seq_len=8,
                     body=[embed, attn, mlp, out], tolerance=1e-3)
 
-Weights read back as read-only float32 numpy arrays (`op.w_q_array`, `embed.token_array`,
-...), which are views of the attribute's bytes: no per-element conversion.
+Weights read back as read-only float32 numpy arrays named `<property>_array`
+(`head.w_q_array`, `mlp.b1_array`, `embed.token_table_array`; `q_array`, `token_array`...
+are short aliases). They are views of the attribute's bytes: nothing is converted per
+element, so building and reading models of 100k+ weights takes milliseconds.
+`find_model(module)` returns the one `transformer.model` in a module; `model.blocks()` groups
+the layers into transformer blocks (attention + the MLP right after it).
 """
 
 from __future__ import annotations
@@ -103,6 +117,7 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator, Pure, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
 
+from rasp_ir.errors import RaspModelError
 from rasp_ir.dialects.rasp import (
     Encoding,
     EncodingAttr,
@@ -114,8 +129,6 @@ from rasp_ir.dialects.rasp import (
 )
 
 DEFAULT_TOLERANCE = 1e-3
-
-F32Tensor = DenseIntOrFPElementsAttr
 
 
 # --------------------------------------------------------------------------- #
@@ -301,12 +314,16 @@ class EmbedOp(IRDLOperation):
         return _width(self.result, self, "the result")
 
     @property
-    def token_array(self) -> np.ndarray:
+    def token_table_array(self) -> np.ndarray:
         return dense_to_numpy(self.token_table)
 
     @property
-    def position_array(self) -> np.ndarray:
+    def position_table_array(self) -> np.ndarray:
         return dense_to_numpy(self.position_table)
+
+    # Short names for the same arrays.
+    token_array = token_table_array
+    position_array = position_table_array
 
     def verify_(self) -> None:
         d = _width(self.result, self, "the result")
@@ -374,20 +391,26 @@ class HeadOp(IRDLOperation):
         )
 
     @property
-    def q_array(self) -> np.ndarray:
+    def w_q_array(self) -> np.ndarray:
         return dense_to_numpy(self.w_q)
 
     @property
-    def k_array(self) -> np.ndarray:
+    def w_k_array(self) -> np.ndarray:
         return dense_to_numpy(self.w_k)
 
     @property
-    def v_array(self) -> np.ndarray:
+    def w_v_array(self) -> np.ndarray:
         return dense_to_numpy(self.w_v)
 
     @property
-    def o_array(self) -> np.ndarray:
+    def w_o_array(self) -> np.ndarray:
         return dense_to_numpy(self.w_o)
+
+    # Short names for the same arrays.
+    q_array = w_q_array
+    k_array = w_k_array
+    v_array = w_v_array
+    o_array = w_o_array
 
     @property
     def scale_value(self) -> float:
@@ -713,6 +736,20 @@ class ModelOp(IRDLOperation):
     def layers(self) -> list[AttentionOp | MLPOp]:
         return [op for op in self.body.block.ops if isinstance(op, AttentionOp | MLPOp)]
 
+    def blocks(self) -> list[tuple[AttentionOp | None, MLPOp | None]]:
+        """The layers grouped into transformer blocks: an attention layer and the MLP right
+        after it form one block; an MLP not preceded by attention, or an attention layer not
+        followed by an MLP, is a block on its own (the other half is None)."""
+        blocks: list[tuple[AttentionOp | None, MLPOp | None]] = []
+        for layer in self.layers:
+            if isinstance(layer, MLPOp) and blocks and blocks[-1][0] is not None and blocks[-1][1] is None:
+                blocks[-1] = (blocks[-1][0], layer)
+            elif isinstance(layer, MLPOp):
+                blocks.append((None, layer))
+            else:
+                blocks.append((layer, None))
+        return blocks
+
     @property
     def unembed(self) -> UnembedOp:
         last = self.body.block.last_op
@@ -757,6 +794,29 @@ class ModelOp(IRDLOperation):
                 raise VerifyException(f"{where}: '{op.name}' reads a residual of width {op.input.type.width}, not {d}")
             if not isinstance(op, UnembedOp):
                 prev = op.result
+
+
+def find_model(obj: Operation, name: str | None = None) -> ModelOp:
+    """The `transformer.model` that `obj` is or holds (searched recursively).
+
+    With several models in `obj`, `name` picks one by symbol name; without a name, more
+    than one model is an error. Raises `RaspModelError` when there is none that fits."""
+    if isinstance(obj, ModelOp) and (name is None or obj.model_name == name):
+        return obj
+    if not isinstance(obj, Operation):
+        raise RaspModelError(f"expected a transformer.model or a module holding one, got {type(obj).__name__}")
+    models = [op for op in obj.walk() if isinstance(op, ModelOp)]
+    if name is not None:
+        models = [m for m in models if m.model_name == name]
+    if not models:
+        which = f" named @{name}" if name is not None else ""
+        raise RaspModelError(
+            f"no 'transformer.model'{which} in the IR (lower a rasp.program with rasp-to-transformer first)"
+        )
+    if len(models) > 1:
+        names = ", ".join("@" + m.model_name for m in models)
+        raise RaspModelError(f"the IR holds {len(models)} transformer models ({names}); pick one by name")
+    return models[0]
 
 
 Transformer = Dialect(
