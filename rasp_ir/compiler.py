@@ -104,4 +104,6 @@ def compile(  # noqa: A001 - the public name DESIGN.md section 7 gives it
         raise RaspCompileError(
             f"the pipeline '{pipeline}' did not produce a transformer.model; end it with rasp-to-transformer"
         )
-    return CompiledModel.from_transformer(module, source=program.source_text(), provider=provider, threads=threads)
+    return CompiledModel.from_transformer(
+        module, source=getattr(program, "source", None), provider=provider, threads=threads
+    )
