@@ -21,6 +21,7 @@ position k for query position q when `pred(keys[k], queries[q])`.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from collections.abc import Iterable, Sequence
 from enum import auto
 from typing import ClassVar, TypeAlias
@@ -58,6 +59,7 @@ from xdsl.irdl import (
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.traits import (
+    HasCanonicalizationPatternsTrait,
     HasParent,
     IsolatedFromAbove,
     IsTerminator,
@@ -325,9 +327,13 @@ class TableAttr(Data[tuple[tuple[tuple[Value, ...], Value], ...]]):
     def arity(self) -> int:
         return len(self.data[0][0]) if self.data else 0
 
-    def as_dict(self) -> dict[tuple[tuple[str, Value], ...], Value]:
-        """Lookup keyed by `value_key` of each argument."""
+    @cached_property
+    def _lookup(self) -> dict[tuple[tuple[str, Value], ...], Value]:
         return {tuple(value_key(a) for a in args): r for args, r in self.data}
+
+    def as_dict(self) -> dict[tuple[tuple[str, Value], ...], Value]:
+        """Lookup keyed by `value_key` of each argument (built once per table)."""
+        return self._lookup
 
     def lookup(self, *args: Value) -> Value:
         """The table's value at `args`; KeyError when the table has no such entry."""
@@ -470,6 +476,84 @@ def _check_result_kind(op: Operation, values: Iterable[Value], what: str) -> Non
             raise VerifyException(
                 f"'{op.name}': {what} {format_value(v)} is {vk}, but the result is !rasp.sop of {kind}"
             )
+
+
+# --------------------------------------------------------------------------- #
+# Canonicalization traits: the patterns live in `rasp_ir.passes.rasp_canonicalization`
+# and are imported only when `canonicalize` asks for them (xDSL's own idiom).
+# --------------------------------------------------------------------------- #
+
+
+class MapHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import map_patterns
+
+        return map_patterns()
+
+
+class SequenceMapHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import sequence_map_patterns
+
+        return sequence_map_patterns()
+
+
+class LinearSequenceMapHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import linear_sequence_map_patterns
+
+        return linear_sequence_map_patterns()
+
+
+class SelectHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import select_patterns
+
+        return select_patterns()
+
+
+class SelectAndHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import select_and_patterns
+
+        return select_and_patterns()
+
+
+class SelectOrHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import select_or_patterns
+
+        return select_or_patterns()
+
+
+class SelectNotHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import select_not_patterns
+
+        return select_not_patterns()
+
+
+class AggregateHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import aggregate_patterns
+
+        return aggregate_patterns()
+
+
+class SelectorWidthHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import selector_width_patterns
+
+        return selector_width_patterns()
 
 
 # --------------------------------------------------------------------------- #
@@ -685,7 +769,7 @@ class MapOp(SOpOp):
     input = operand_def(SOpType)
     table = prop_def(TableAttr)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), MapHasCanonicalizationPatterns())
     assembly_format = "$input `,` $table attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, input: SSAValue, table: TableAttr, result_type: SOpType):
@@ -709,7 +793,7 @@ class SequenceMapOp(SOpOp):
     rhs = operand_def(SOpType)
     table = prop_def(TableAttr)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), SequenceMapHasCanonicalizationPatterns())
     assembly_format = "$lhs `,` $rhs `,` $table attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue, table: TableAttr, result_type: SOpType):
@@ -735,7 +819,7 @@ class LinearSequenceMapOp(SOpOp):
     lhs_coeff = prop_def(ValueAttr)
     rhs_coeff = prop_def(ValueAttr)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), LinearSequenceMapHasCanonicalizationPatterns())
     assembly_format = (
         "$lhs `,` $rhs `coeffs` `(` $lhs_coeff `,` $rhs_coeff `)` attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
     )
@@ -818,7 +902,7 @@ class SelectOp(IRDLOperation):
     queries = operand_def(SOpType)
     predicate = prop_def(PredicateAttr)
     result = result_def(SelectorType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), SelectHasCanonicalizationPatterns())
     assembly_format = "$keys `,` $queries `,` $predicate attr-dict `:` type($keys) `,` type($queries)"
 
     def __init__(self, keys: SSAValue, queries: SSAValue, predicate: Predicate):
@@ -858,6 +942,7 @@ class SelectAndOp(_BinarySelectorOp):
     """Both selectors select: `%s = rasp.select_and %a, %b`."""
 
     name = "rasp.select_and"
+    traits = traits_def(Pure(), SelectAndHasCanonicalizationPatterns())
 
 
 @irdl_op_definition
@@ -865,6 +950,7 @@ class SelectOrOp(_BinarySelectorOp):
     """Either selector selects: `%s = rasp.select_or %a, %b`."""
 
     name = "rasp.select_or"
+    traits = traits_def(Pure(), SelectOrHasCanonicalizationPatterns())
 
 
 @irdl_op_definition
@@ -874,11 +960,49 @@ class SelectNotOp(IRDLOperation):
     name = "rasp.select_not"
     input = operand_def(SelectorType)
     result = result_def(SelectorType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), SelectNotHasCanonicalizationPatterns())
     assembly_format = "$input attr-dict"
 
     def __init__(self, input: SSAValue):
         super().__init__(operands=[input], result_types=[SelectorType()])
+
+
+@irdl_op_definition
+class SelectTableOp(IRDLOperation):
+    """A selector given by a predicate table over (key, query) values:
+    `%s = rasp.select_table %keys, %queries, [("a", "b") -> true, ...] : A, B`.
+
+    Query position q selects key position k when `table[(keys[k], queries[q])]` is true.
+    `rasp-lower-composite-selectors` builds it for an `or`/`not` of selects over several
+    s-ops, from s-ops that pair those s-ops' values up.
+    """
+
+    name = "rasp.select_table"
+    keys = operand_def(SOpType)
+    queries = operand_def(SOpType)
+    table = prop_def(TableAttr)
+    result = result_def(SelectorType)
+    traits = traits_def(Pure())
+    assembly_format = "$keys `,` $queries `,` $table attr-dict `:` type($keys) `,` type($queries)"
+
+    def __init__(self, keys: SSAValue, queries: SSAValue, table: TableAttr):
+        super().__init__(operands=[keys, queries], properties={"table": table}, result_types=[SelectorType()])
+
+    def holds(self, key: Value, query: Value) -> bool:
+        return bool(self.table.lookup(key, query))
+
+    def verify_(self) -> None:
+        k = _sop(self.keys, "the keys", self)
+        q = _sop(self.queries, "the queries", self)
+        for t, role in ((k, "keys"), (q, "queries")):
+            if t.is_numerical:
+                raise VerifyException(f"'{self.name}': the {role} are a numerical s-op; a select compares categorical s-ops")
+        if self.table.data and self.table.arity != 2:
+            raise VerifyException(f"'{self.name}': the table must map (key, query) pairs, not {self.table.arity} values")
+        for _, holds in self.table.data:
+            if not isinstance(holds, bool):
+                raise VerifyException(f"'{self.name}': table entries must be true or false, not {format_value(holds)}")
+        _check_table_covers(self, self.table, [self.keys, self.queries])
 
 
 @irdl_op_definition
@@ -891,7 +1015,7 @@ class AggregateOp(SOpOp):
     input = operand_def(SOpType)
     default = opt_prop_def(ValueAttr)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), AggregateHasCanonicalizationPatterns())
     assembly_format = "$selector `,` $input (`default` $default^)? attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, selector: SSAValue, input: SSAValue, result_type: SOpType, default: Value | None = None):
@@ -933,7 +1057,7 @@ class SelectorWidthOp(SOpOp):
     name = "rasp.selector_width"
     selector = operand_def(SelectorType)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), SelectorWidthHasCanonicalizationPatterns())
     assembly_format = "$selector attr-dict `:` type($result)"
 
     def __init__(self, selector: SSAValue, result_type: SOpType | None = None):
@@ -951,7 +1075,7 @@ class SelectorWidthOp(SOpOp):
 ATTENTION_OPS: tuple[type[Operation], ...] = (AggregateOp, SelectorWidthOp)
 ELEMENTWISE_OPS: tuple[type[Operation], ...] = (MapOp, SequenceMapOp, LinearSequenceMapOp, MapRegionOp)
 PRIMITIVE_OPS: tuple[type[Operation], ...] = (TokensOp, IndicesOp, LengthOp, ConstantOp)
-SELECTOR_OPS: tuple[type[Operation], ...] = (SelectOp, SelectAndOp, SelectOrOp, SelectNotOp)
+SELECTOR_OPS: tuple[type[Operation], ...] = (SelectOp, SelectTableOp, SelectAndOp, SelectOrOp, SelectNotOp)
 
 Rasp = Dialect(
     "rasp",
@@ -968,6 +1092,7 @@ Rasp = Dialect(
         MapRegionOp,
         YieldOp,
         SelectOp,
+        SelectTableOp,
         SelectAndOp,
         SelectOrOp,
         SelectNotOp,

@@ -27,6 +27,11 @@ def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return InferEncodingsPass
 
+    def lower_composite_selectors():
+        from rasp_ir.passes.lower_composite_selectors import LowerCompositeSelectorsPass
+
+        return LowerCompositeSelectorsPass
+
     def allocate_layers():
         from rasp_ir.passes.allocate_layers import AllocateLayersPass
 
@@ -66,6 +71,7 @@ def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "rasp-materialize-tables": materialize_tables,
         "rasp-infer-values": infer_values,
         "rasp-infer-encodings": infer_encodings,
+        "rasp-lower-composite-selectors": lower_composite_selectors,
         "rasp-allocate-layers": allocate_layers,
         "rasp-to-transformer": to_transformer,
         "transformer-combine-layers": combine_layers,
@@ -80,6 +86,7 @@ def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 # ONNX-ready `transformer` IR.
 DEFAULT_PIPELINE = (
     "rasp-materialize-tables,rasp-infer-values,canonicalize,rasp-infer-values,"
-    "rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer,"
+    "rasp-infer-encodings,rasp-infer-values,rasp-lower-composite-selectors,rasp-allocate-layers,"
+    "rasp-to-transformer,"
     "transformer-combine-layers,transformer-drop-unread-dims"
 )

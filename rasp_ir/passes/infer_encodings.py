@@ -30,6 +30,7 @@ from rasp_ir.dialects.rasp import (
     MapOp,
     ProgramOp,
     SelectOp,
+    SelectTableOp,
     SequenceMapOp,
     SOpType,
     TableAttr,
@@ -45,7 +46,7 @@ from rasp_ir.passes.infer_values import infer_program_values
 
 def required_encoding(use_op: Operation, operand_index: int) -> Encoding | None:
     """The encoding an op needs for one of its operands (None: it takes either)."""
-    if isinstance(use_op, SelectOp | SequenceMapOp):
+    if isinstance(use_op, SelectOp | SelectTableOp | SequenceMapOp):
         return Encoding.CATEGORICAL
     if isinstance(use_op, AggregateOp) and operand_index == 1:
         return _encoding(use_op.result)

@@ -46,10 +46,6 @@ from rasp_ir.dialects.rasp import (
     MapOp,
     Predicate,
     ProgramOp,
-    SelectAndOp,
-    SelectNotOp,
-    SelectOp,
-    SelectOrOp,
     SelectorType,
     SelectorWidthOp,
     SequenceMapOp,
@@ -72,6 +68,7 @@ from rasp_ir.dialects.transformer import (
 )
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
+from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
     MLPWeights,
     affine_fit,
@@ -165,64 +162,28 @@ class ScoreGroup:
     matrix: np.ndarray
 
 
-def _leaf_pairs(selector: SSAValue) -> set[tuple[SSAValue, SSAValue]]:
-    owner = selector.owner
-    if isinstance(owner, SelectOp):
-        if owner.predicate.data in (Predicate.TRUE, Predicate.FALSE):
-            return set()
-        return {(owner.keys, owner.queries)}
-    pairs: set[tuple[SSAValue, SSAValue]] = set()
-    for operand in owner.operands:  # type: ignore[union-attr]
-        pairs |= _leaf_pairs(operand)
-    return pairs
-
-
-def _evaluate(selector: SSAValue, key: Value, query: Value) -> bool:
-    owner = selector.owner
-    if isinstance(owner, SelectOp):
-        return owner.predicate.data(key, query)
-    if isinstance(owner, SelectAndOp):
-        return _evaluate(owner.lhs, key, query) and _evaluate(owner.rhs, key, query)
-    if isinstance(owner, SelectOrOp):
-        return _evaluate(owner.lhs, key, query) or _evaluate(owner.rhs, key, query)
-    if isinstance(owner, SelectNotOp):
-        return not _evaluate(owner.input, key, query)
-    raise RaspCompileError(f"rasp-to-transformer: unexpected selector op {owner}")
-
-
 def score_groups(selector: SSAValue, layout: Layout, where: str) -> list[ScoreGroup] | None:
     """The selector as a conjunction of predicate tables, one per (keys, queries) pair;
     None when it never selects anything."""
-    conjuncts: list[SSAValue] = []
-
-    def flatten(sel: SSAValue) -> None:
-        if isinstance(sel.owner, SelectAndOp):
-            flatten(sel.owner.lhs)
-            flatten(sel.owner.rhs)
-        else:
-            conjuncts.append(sel)
-
-    flatten(selector)
     by_pair: dict[tuple[SSAValue, SSAValue], list[SSAValue]] = {}
-    for conjunct in conjuncts:
-        pairs = _leaf_pairs(conjunct)
+    for conjunct in conjuncts(selector):
+        pairs = leaf_pairs(conjunct)
         if not pairs:
-            if not _evaluate(conjunct, 0, 0):  # constant: TRUE/FALSE combinations
+            if not evaluate_selector(conjunct, {}, {}):  # a constant: TRUE/FALSE combinations
                 return None
             continue
         if len(pairs) > 1:
             raise RaspCompileError(
                 f"rasp-to-transformer: {where}: its selector combines selects over different s-op pairs with "
-                "`or`/`not`; one attention head scores a sum of per-pair tables, which can express `and` "
-                "across pairs but not `or`/`not`. Rewrite the condition over one pair of s-ops "
-                "(e.g. combine them with a sequence_map first)."
+                "`or`/`not`, which one head cannot score; run rasp-lower-composite-selectors first"
             )
         by_pair.setdefault(pairs.pop(), []).append(conjunct)
     groups = []
     for (keys, queries), parts in by_pair.items():
         kvals, qvals = layout.values[keys], layout.values[queries]
         matrix = np.array(
-            [[all(_evaluate(p, k, q) for p in parts) for k in kvals] for q in qvals], dtype=np.float64
+            [[all(evaluate_selector(p, {keys: k}, {queries: q}) for p in parts) for k in kvals] for q in qvals],
+            dtype=np.float64,
         ).reshape(len(qvals), len(kvals))
         if not matrix.any():
             return None

@@ -1,0 +1,669 @@
+"""Canonicalization patterns of the `rasp` dialect, applied by xDSL's `canonicalize`.
+
+Each op's `HasCanonicalizationPatternsTrait` (in `rasp_ir.dialects.rasp`) imports
+this module lazily and returns the patterns rooted at that op. Every pattern keeps
+the program's meaning (DESIGN.md section 2) exactly as the reference interpreter
+computes it, and every op it creates verifies:
+
+maps (fewer MLP sub-layers, so fewer transformer blocks)
+- `map(g, map(f, x))` -> `map(g∘f, x)`, when every output of f is a key of g;
+- `map(g, sequence_map(f, a, b))` -> `sequence_map(g∘f, a, b)`, likewise;
+- `sequence_map(f, map(g, a), b)` -> `sequence_map(f∘(g×id), a, b)` (and for the
+  second operand), when f has an entry for every output of g with every second
+  argument it knows (and `a` is not numerical: a sequence_map reads one-hot inputs);
+- `sequence_map(f, x, x)` -> `map(v -> f(v, v), x)`;
+- `map(id, x)` -> `x` when the table is the identity and the types are equal.
+
+constants (computed once, in the embedding)
+- `map(f, constant c)` -> `constant f(c)`;
+- `sequence_map(f, constant c, x)` -> `map(v -> f(c, v), x)` (and for the second operand);
+- `linear_sequence_map` of two constants -> a constant; of one constant -> a `map`
+  over the other operand's value set (when `rasp-infer-values` has recorded it);
+- `select(constant a, constant b, pred)` -> the always-true or always-false select;
+- `aggregate(sel, constant c, default d)` -> `constant c` when every position gets
+  c: d == c and c is a number (a mean of copies of c is c), or d == c and sel
+  selects at most one position (also for strings and bools), or sel is always-true
+  and c is a number (every query selects at least itself).
+
+selectors (smaller attention scores; a constant selector needs no s-op at all)
+- `select_not(select_not(s))` -> `s`; `select_not(select(k, q, p))` -> `select(k, q, not p)`;
+- `select_and(s, TRUE)` -> `s`, `select_and(s, FALSE)` -> `FALSE`, `select_and(s, s)` -> `s`;
+- `select_or(s, TRUE)` -> `TRUE`, `select_or(s, FALSE)` -> `s`, `select_or(s, s)` -> `s`;
+- an always-true/false select compares nothing, so its operands become one s-op the
+  embedding already holds (the first tokens/indices/constant of the program, or a
+  new `rasp.indices`): an attention head that uses it then no longer waits for the
+  s-ops it used to name, and CSE can merge equal constant selectors;
+- `aggregate(FALSE, x, default d)` -> `constant d` (when d's kind fits the result);
+- `selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`.
+
+New ops keep the replaced op's `name_hint` and, where the replaced op had one and the
+value is the same s-op, its `values` attribute (the pipeline re-runs
+`rasp-infer-values` after `canonicalize` anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.rewriter import InsertPoint
+
+from rasp_ir.analysis.encodings import selects_at_most_one
+from rasp_ir.dialects.rasp import (
+    AggregateOp,
+    ConstantOp,
+    Encoding,
+    IndicesOp,
+    LengthOp,
+    LinearSequenceMapOp,
+    MapOp,
+    Predicate,
+    SelectAndOp,
+    SelectNotOp,
+    SelectOp,
+    SelectOrOp,
+    SelectorWidthOp,
+    SequenceMapOp,
+    SOpType,
+    TableAttr,
+    TokensOp,
+    Value,
+    ValueKind,
+    ValuesAttr,
+    kind_of,
+    value_key,
+)
+
+# --------------------------------------------------------------------------- #
+# Helpers
+# --------------------------------------------------------------------------- #
+
+NEGATED_PREDICATE: dict[Predicate, Predicate] = {
+    Predicate.EQ: Predicate.NEQ,
+    Predicate.NEQ: Predicate.EQ,
+    Predicate.LT: Predicate.GEQ,
+    Predicate.GEQ: Predicate.LT,
+    Predicate.LEQ: Predicate.GT,
+    Predicate.GT: Predicate.LEQ,
+    Predicate.TRUE: Predicate.FALSE,
+    Predicate.FALSE: Predicate.TRUE,
+}
+"""`not pred(k, q)` == `NEGATED_PREDICATE[pred](k, q)` for the values RASP has (all
+totally ordered within a kind, no NaN)."""
+
+def _sop_type(value: SSAValue) -> SOpType:
+    assert isinstance(value.type, SOpType)
+    return value.type
+
+
+def _kind(value: SSAValue) -> ValueKind:
+    return _sop_type(value).value_kind
+
+
+def _to_kind(v: Value, kind: ValueKind) -> Value:
+    """An argument as a table lookup sees it: the interpreter brings it to the kind of
+    the s-op it comes from (an int 1 in a float s-op is looked up as 1.0)."""
+    if kind == ValueKind.FLOAT and isinstance(v, int | bool):
+        return float(v)
+    if kind == ValueKind.INT and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _fits(v: Value, kind: ValueKind) -> bool:
+    """Whether an op whose result is an s-op of `kind` may produce `v` (the verifiers' rule)."""
+    vk = kind_of(v)
+    return vk == kind or (kind == ValueKind.FLOAT and vk == ValueKind.INT)
+
+
+def _is_number(v: Value) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+class _Table:
+    """A table as the interpreter reads it: arguments brought to their s-ops' kinds,
+    then looked up exactly. (The interpreter also accepts a float within 1e-9 of an
+    entry; a pattern that needs such a near match does not fire.)"""
+
+    def __init__(self, table: TableAttr, kinds: Sequence[ValueKind]):
+        self.entries = table.data
+        self.kinds = tuple(kinds)
+        self.lookup = table.as_dict()
+
+    def get(self, *args: Value) -> Value | None:
+        """The entry at `args`, or None when there is none (no RASP value is None)."""
+        key = tuple(value_key(_to_kind(a, k)) for a, k in zip(args, self.kinds))
+        return self.lookup.get(key)
+
+
+def _table(entries: Sequence[tuple[tuple[Value, ...], Value]]) -> TableAttr | None:
+    """A table of `entries`, or None when two of them have the same arguments (which
+    only happens when a table mixes ints and floats that its kinds make equal)."""
+    keys = {tuple(value_key(a) for a in args) for args, _ in entries}
+    if not entries or len(keys) != len(entries):
+        return None
+    return TableAttr(tuple(entries))
+
+
+def _copy_name(new_op: Operation, old_op: Operation) -> None:
+    new_op.results[0].name_hint = old_op.results[0].name_hint
+
+
+def _copy_values(new_op: Operation, old_op: Operation) -> None:
+    """Carry the value set over: the new op computes the same s-op as the old one."""
+    values = old_op.attributes.get("values")
+    if isinstance(values, ValuesAttr):
+        new_op.attributes["values"] = values
+
+
+def _replace_with(rewriter: PatternRewriter, old: Operation, new: Operation, same_values: bool = True) -> None:
+    _copy_name(new, old)
+    if same_values:
+        _copy_values(new, old)
+    rewriter.replace(old, new)
+
+
+def _constant(value: SSAValue) -> ConstantOp | None:
+    owner = value.owner
+    return owner if isinstance(owner, ConstantOp) else None
+
+
+def _new_constant(value: Value, replaced: Operation) -> ConstantOp | None:
+    """`rasp.constant value` to replace `replaced` (typed like its result), or None when
+    the value's kind does not fit that type. When value sets are known (`replaced` has
+    one), the constant gets its own, exact one."""
+    result_type = _sop_type(replaced.results[0])
+    if not _fits(value, result_type.value_kind):
+        return None
+    # An int in a float s-op is written as a float (2 -> 2.0, equal as numbers), as
+    # `rasp-infer-values` lists it: the lowering looks constants up in that list.
+    value = _normalize(value, result_type.value_kind)
+    const = ConstantOp(value, result_type)
+    if isinstance(replaced.attributes.get("values"), ValuesAttr):
+        const.attributes["values"] = ValuesAttr((value,))
+    return const
+
+
+def _normalize(v: Value, kind: ValueKind) -> Value:
+    """A value as `rasp-infer-values` lists it in an s-op of `kind`."""
+    if kind == ValueKind.FLOAT and _is_number(v):
+        return float(v)
+    return v
+
+
+def _constant_selector(value: SSAValue) -> bool | None:
+    """True/False for an always-true/always-false select, None for any other selector."""
+    owner = value.owner
+    if isinstance(owner, SelectOp):
+        if owner.predicate.data == Predicate.TRUE:
+            return True
+        if owner.predicate.data == Predicate.FALSE:
+            return False
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# map
+# --------------------------------------------------------------------------- #
+
+
+class FoldMapOfConstant(RewritePattern):
+    """`map(f, constant c)` -> `constant f(c)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        const = _constant(op.input)
+        if const is None:
+            return
+        result = _Table(op.table, [_kind(op.input)]).get(const.value.data)
+        if result is None:
+            return
+        new = _new_constant(result, op)
+        if new is not None:
+            _replace_with(rewriter, op, new, same_values=False)
+
+
+class FuseMapOfMap(RewritePattern):
+    """`map(g, map(f, x))` -> `map(g∘f, x)`; the inner map stays while something else uses it."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if not isinstance(inner, MapOp):
+            return
+        g = _Table(op.table, [_kind(inner.result)])
+        entries = []
+        for args, mid in inner.table.data:
+            out = g.get(mid)
+            if out is None:
+                return
+            entries.append((args, out))
+        if (table := _table(entries)) is None:
+            return
+        new = MapOp(inner.input, table, _sop_type(op.result))
+        _replace_with(rewriter, op, new)
+
+
+class FuseMapOfSequenceMap(RewritePattern):
+    """`map(g, sequence_map(f, a, b))` -> `sequence_map(g∘f, a, b)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if not isinstance(inner, SequenceMapOp):
+            return
+        g = _Table(op.table, [_kind(inner.result)])
+        entries = []
+        for args, mid in inner.table.data:
+            out = g.get(mid)
+            if out is None:
+                return
+            entries.append((args, out))
+        if (table := _table(entries)) is None:
+            return
+        new = SequenceMapOp(inner.lhs, inner.rhs, table, _sop_type(op.result))
+        _replace_with(rewriter, op, new)
+
+
+class RemoveIdentityMap(RewritePattern):
+    """`map(id, x)` -> `x` when the result has x's type (an encoding conversion, whose
+    types differ, stays)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        if op.result.type != op.input.type or not op.table.data:
+            return
+        kind = _kind(op.input)
+        for (arg,), out in op.table.data:
+            if value_key(_to_kind(arg, kind)) != value_key(out):
+                return
+        if op.input.name_hint is None:
+            op.input.name_hint = op.result.name_hint
+        rewriter.replace(op, [], [op.input])
+
+
+# --------------------------------------------------------------------------- #
+# sequence_map
+# --------------------------------------------------------------------------- #
+
+
+class FoldSequenceMapOfConstant(RewritePattern):
+    """`sequence_map(f, constant c, x)` -> `map(v -> f(c, v), x)`, and for a constant
+    second operand `map(v -> f(v, c), x)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SequenceMapOp, rewriter: PatternRewriter) -> None:
+        for const_index in (0, 1):
+            const = _constant(op.operands[const_index])
+            if const is None:
+                continue
+            other = op.operands[1 - const_index]
+            kinds = (_kind(op.lhs), _kind(op.rhs))
+            c = value_key(_to_kind(const.value.data, kinds[const_index]))
+            entries = tuple(
+                ((args[1 - const_index],), out)
+                for args, out in op.table.data
+                if value_key(_to_kind(args[const_index], kinds[const_index])) == c
+            )
+            if (table := _table(entries)) is None:
+                continue
+            new = MapOp(other, table, _sop_type(op.result))
+            _replace_with(rewriter, op, new)
+            return
+
+
+class SequenceMapOfSameOperand(RewritePattern):
+    """`sequence_map(f, x, x)` -> `map(v -> f(v, v), x)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SequenceMapOp, rewriter: PatternRewriter) -> None:
+        if op.lhs != op.rhs:
+            return
+        kind = _kind(op.lhs)
+        entries = tuple(
+            ((a,), out)
+            for (a, b), out in op.table.data
+            if value_key(_to_kind(a, kind)) == value_key(_to_kind(b, kind))
+        )
+        if (table := _table(entries)) is None:
+            return
+        new = MapOp(op.lhs, table, _sop_type(op.result))
+        _replace_with(rewriter, op, new)
+
+
+class FuseSequenceMapOfMap(RewritePattern):
+    """`sequence_map(f, map(g, a), b)` -> `sequence_map(f∘(g×id), a, b)`, and likewise
+    for a map as the second operand."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SequenceMapOp, rewriter: PatternRewriter) -> None:
+        for index in (0, 1):
+            inner = op.operands[index].owner
+            if not isinstance(inner, MapOp) or op.lhs == op.rhs:
+                continue
+            # A sequence_map reads one-hot inputs: never give it a numerical one.
+            if _sop_type(inner.input).enc == Encoding.NUMERICAL:
+                continue
+            table = self._fused(op, inner, index)
+            if table is None:
+                continue
+            operands = [op.lhs, op.rhs]
+            operands[index] = inner.input
+            new = SequenceMapOp(operands[0], operands[1], table, _sop_type(op.result))
+            _replace_with(rewriter, op, new)
+            return
+
+    @staticmethod
+    def _fused(op: SequenceMapOp, inner: MapOp, index: int) -> TableAttr | None:
+        kinds = (_kind(op.lhs), _kind(op.rhs))
+        f = _Table(op.table, kinds)
+        # The other operand's values f knows, in table order.
+        others: dict = {}
+        for args, _ in op.table.data:
+            other = _to_kind(args[1 - index], kinds[1 - index])
+            others.setdefault(value_key(other), other)
+        entries = []
+        for (a,), mid in inner.table.data:
+            for other in others.values():
+                args = (mid, other) if index == 0 else (other, mid)
+                out = f.get(*args)
+                if out is None:
+                    return None
+                entries.append(((a, other) if index == 0 else (other, a), out))
+        return _table(entries)
+
+
+# --------------------------------------------------------------------------- #
+# linear_sequence_map
+# --------------------------------------------------------------------------- #
+
+
+def _linear_value(a: Value, x: Value, b: Value, y: Value, kind: ValueKind) -> Value | None:
+    """`a*x + b*y` as the interpreter computes it, in a form an s-op of `kind` can hold
+    (an integral float in an int s-op becomes an int; None when it cannot be held)."""
+    v = a * x + b * y  # type: ignore[operator]
+    if kind == ValueKind.INT and isinstance(v, float):
+        if not v.is_integer():
+            return None
+        v = int(v)
+    return v if _fits(v, kind) else None
+
+
+class FoldLinearSequenceMapOfConstant(RewritePattern):
+    """`linear_sequence_map(constant c1, constant c2)` -> `constant a*c1 + b*c2`;
+    with one constant, a `map` over the other operand's (known) value set."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: LinearSequenceMapOp, rewriter: PatternRewriter) -> None:
+        a, b = op.coefficients
+        kind = _kind(op.result)
+        lhs, rhs = _constant(op.lhs), _constant(op.rhs)
+        if lhs is not None and rhs is not None:
+            v = _linear_value(a, lhs.value.data, b, rhs.value.data, kind)
+            if v is not None and (new := _new_constant(v, op)) is not None:
+                _replace_with(rewriter, op, new, same_values=False)
+            return
+        if lhs is None and rhs is None:
+            return
+        other = op.rhs if lhs is not None else op.lhs
+        owner = other.owner
+        values = owner.attributes.get("values") if isinstance(owner, Operation) else None
+        if not isinstance(values, ValuesAttr) or not values.data:
+            return
+        entries = []
+        for v in values.data:
+            if lhs is not None:
+                out = _linear_value(a, lhs.value.data, b, v, kind)
+            else:
+                assert rhs is not None
+                out = _linear_value(a, v, b, rhs.value.data, kind)
+            if out is None:
+                return
+            entries.append(((v,), out))
+        if (table := _table(entries)) is None:
+            return
+        new = MapOp(other, table, _sop_type(op.result))
+        _replace_with(rewriter, op, new)
+
+
+# --------------------------------------------------------------------------- #
+# selectors
+# --------------------------------------------------------------------------- #
+
+
+class FoldSelectOfConstants(RewritePattern):
+    """`select(constant a, constant b, pred)` -> `select(..., true)` or `select(..., false)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOp, rewriter: PatternRewriter) -> None:
+        if op.predicate.data in (Predicate.TRUE, Predicate.FALSE):
+            return
+        keys, queries = _constant(op.keys), _constant(op.queries)
+        if keys is None or queries is None:
+            return
+        holds = op.predicate.data(keys.value.data, queries.value.data)
+        new = SelectOp(op.keys, op.queries, Predicate.TRUE if holds else Predicate.FALSE)
+        _replace_with(rewriter, op, new)
+
+
+class CanonicalConstantSelectOperands(RewritePattern):
+    """An always-true/false select compares nothing: give it, as both operands, an s-op
+    the embedding holds, so that no attention head that uses it waits for the s-ops it
+    named, and CSE can merge equal constant selectors.
+
+    The operand is the first tokens/indices/constant of the program that is categorical
+    already (its type says so, it holds strings, or a select compares it), so that
+    `rasp-infer-encodings` needs no conversion for it; when there is none, a new
+    `rasp.indices : !rasp.sop<cat, int>` (nothing reads its dimensions, so
+    `transformer-drop-unread-dims` removes them)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOp, rewriter: PatternRewriter) -> None:
+        if op.predicate.data not in (Predicate.TRUE, Predicate.FALSE):
+            return
+        block = op.parent_block()
+        if block is None:
+            return
+        anchor: SSAValue | None = None
+        for candidate in block.ops:
+            if candidate is op:
+                break
+            if isinstance(candidate, TokensOp | IndicesOp | ConstantOp) and _surely_categorical(candidate.results[0]):
+                anchor = candidate.results[0]
+                break
+        if anchor is not None and op.keys == anchor and op.queries == anchor:
+            return
+        if anchor is None:
+            indices = IndicesOp(SOpType(ValueKind.INT, Encoding.CATEGORICAL))
+            indices.result.name_hint = "indices"
+            rewriter.insert(indices, InsertPoint.at_start(block))
+            anchor = indices.result
+        new = SelectOp(anchor, anchor, op.predicate.data)
+        _replace_with(rewriter, op, new)
+
+
+def _surely_categorical(value: SSAValue) -> bool:
+    """Categorical now, or sure to be made categorical by `rasp-infer-encodings`."""
+    t = _sop_type(value)
+    if t.enc is not None:
+        return t.is_categorical
+    return t.value_kind == ValueKind.STR or any(isinstance(use.operation, SelectOp) for use in value.uses)
+
+
+class SelectNotOfSelectNot(RewritePattern):
+    """`select_not(select_not(s))` -> `s`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectNotOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, SelectNotOp):
+            rewriter.replace(op, [], [inner.input])
+
+
+class SelectNotOfSelect(RewritePattern):
+    """`select_not(select(k, q, pred))` -> `select(k, q, not pred)`
+    (eq <-> neq, lt <-> geq, leq <-> gt, true <-> false)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectNotOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, SelectOp):
+            new = SelectOp(inner.keys, inner.queries, NEGATED_PREDICATE[inner.predicate.data])
+            _replace_with(rewriter, op, new)
+
+
+class SimplifySelectAnd(RewritePattern):
+    """`select_and(s, TRUE)` -> `s`; `select_and(s, FALSE)` -> `FALSE`; `select_and(s, s)` -> `s`
+    (either operand order)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectAndOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            rewriter.replace(op, [], [op.lhs])
+            return
+        for this, other in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            constant = _constant_selector(this)
+            if constant is True:
+                rewriter.replace(op, [], [other])
+                return
+            if constant is False:
+                rewriter.replace(op, [], [this])
+                return
+
+
+class SimplifySelectOr(RewritePattern):
+    """`select_or(s, TRUE)` -> `TRUE`; `select_or(s, FALSE)` -> `s`; `select_or(s, s)` -> `s`
+    (either operand order)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOrOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            rewriter.replace(op, [], [op.lhs])
+            return
+        for this, other in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            constant = _constant_selector(this)
+            if constant is True:
+                rewriter.replace(op, [], [this])
+                return
+            if constant is False:
+                rewriter.replace(op, [], [other])
+                return
+
+
+# --------------------------------------------------------------------------- #
+# aggregate, selector_width
+# --------------------------------------------------------------------------- #
+
+
+class FoldAggregateOfFalse(RewritePattern):
+    """`aggregate(FALSE, x, default d)` -> `constant d`: nothing is ever selected."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AggregateOp, rewriter: PatternRewriter) -> None:
+        if _constant_selector(op.selector) is not False:
+            return
+        new = _new_constant(op.default_value, op)
+        if new is not None:
+            _replace_with(rewriter, op, new, same_values=False)
+
+
+class FoldAggregateOfConstant(RewritePattern):
+    """`aggregate(sel, constant c, default d)` -> `constant c` when every position gets c
+    (or a number equal to it: a mean of several ints is a float, and 2.0 == 2):
+    - d == c, and c is a number (a mean of copies of c is c), or sel selects at most one
+      position (then a string or bool is only ever copied);
+    - sel is always-true and c is a number: every query selects at least itself.
+    Averaging several strings or bools is an error in the interpreter, so those are kept."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AggregateOp, rewriter: PatternRewriter) -> None:
+        const = _constant(op.input)
+        if const is None:
+            return
+        c, d = const.value.data, op.default_value
+        number = _is_number(c)
+        if number and _is_number(d):
+            same_default = c == d
+        else:
+            same_default = value_key(c) == value_key(d)
+        at_most_one = selects_at_most_one(op.selector)
+        numerical = _sop_type(op.result).is_numerical
+        if same_default and (number or (at_most_one and not numerical)):
+            pass
+        elif _constant_selector(op.selector) is True and number:
+            pass
+        else:
+            return
+        new = _new_constant(c, op)
+        if new is not None:
+            _replace_with(rewriter, op, new, same_values=False)
+
+
+class FoldSelectorWidthOfConstant(RewritePattern):
+    """`selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectorWidthOp, rewriter: PatternRewriter) -> None:
+        constant = _constant_selector(op.selector)
+        if constant is None:
+            return
+        result_type = _sop_type(op.result)
+        new: Operation | None = LengthOp(result_type) if constant else _new_constant(0, op)
+        if new is not None:
+            _replace_with(rewriter, op, new, same_values=False)
+
+
+# --------------------------------------------------------------------------- #
+# Per-op pattern sets (what each op's HasCanonicalizationPatternsTrait returns)
+# --------------------------------------------------------------------------- #
+
+
+def map_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldMapOfConstant(), RemoveIdentityMap(), FuseMapOfMap(), FuseMapOfSequenceMap())
+
+
+def sequence_map_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldSequenceMapOfConstant(), SequenceMapOfSameOperand(), FuseSequenceMapOfMap())
+
+
+def linear_sequence_map_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldLinearSequenceMapOfConstant(),)
+
+
+def select_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldSelectOfConstants(), CanonicalConstantSelectOperands())
+
+
+def select_not_patterns() -> tuple[RewritePattern, ...]:
+    return (SelectNotOfSelectNot(), SelectNotOfSelect())
+
+
+def select_and_patterns() -> tuple[RewritePattern, ...]:
+    return (SimplifySelectAnd(),)
+
+
+def select_or_patterns() -> tuple[RewritePattern, ...]:
+    return (SimplifySelectOr(),)
+
+
+def aggregate_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldAggregateOfFalse(), FoldAggregateOfConstant())
+
+
+def selector_width_patterns() -> tuple[RewritePattern, ...]:
+    return (FoldSelectorWidthOfConstant(),)
+
+
+__all__ = [
+    "NEGATED_PREDICATE",
+    "aggregate_patterns",
+    "linear_sequence_map_patterns",
+    "map_patterns",
+    "select_and_patterns",
+    "select_not_patterns",
+    "select_or_patterns",
+    "select_patterns",
+    "selector_width_patterns",
+    "sequence_map_patterns",
+]
