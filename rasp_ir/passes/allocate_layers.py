@@ -9,7 +9,10 @@ fewest blocks for the program's dependency graph):
 - `selector_width` and `length`: an attention stage and the MLP right after it
   (the MLP decodes the head's output into the width);
 - `map`, `sequence_map`, `linear_sequence_map`: an MLP stage;
-- `tokens`, `indices` and `constant` come from the embedding (stage 0).
+- `tokens`, `indices` and `constant` come from the embedding (stage 0), and so does
+  every element-wise op that depends on tokens alone, or on indices alone (with
+  constants): its value for each token (each position) is written straight into the
+  token (position) table, which costs no layer.
 The schedule is recorded on each op as `block = N` and `sublayer = "..."`.
 """
 
@@ -39,6 +42,7 @@ from rasp_ir.dialects.rasp import (
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.common import describe, programs
 
+EMBEDDING = "embedding"
 ATTENTION = "attention"
 MLP = "mlp"
 ATTENTION_AND_MLP = "attention+mlp"
@@ -76,14 +80,36 @@ def _next_stage(after: int, attention: bool) -> int:
     return stage
 
 
+def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str | None:
+    """"tokens" or "indices" when `op` is a function of that input alone (constants
+    allowed), "constant" when of constants alone, else None."""
+    if isinstance(op, TokensOp):
+        return "tokens"
+    if isinstance(op, IndicesOp):
+        return "indices"
+    if isinstance(op, ConstantOp):
+        return "constant"
+    if not isinstance(op, MapOp | SequenceMapOp | LinearSequenceMapOp):
+        return None
+    found = {sources.get(v) for v in op.operands} - {"constant"}
+    if None in found or len(found) > 1:
+        return None
+    return found.pop() if found else "constant"
+
+
 def schedule_program(program: ProgramOp) -> dict[Operation, tuple[int, str]]:
-    """Block and sub-layer of every op that needs one, as soon as its inputs allow."""
+    """Block and sub-layer of every op that needs one, as soon as its inputs allow
+    (block 0 is the embedding)."""
     ready: dict[SSAValue, int] = {}
+    sources: dict[SSAValue, str | None] = {}
     schedule: dict[Operation, tuple[int, str]] = {}
     for op in program.body.block.ops:
-        if isinstance(op, TokensOp | IndicesOp | ConstantOp):
-            ready[op.results[0]] = 0
-            continue
+        if op.results and not isinstance(op.results[0].type, SelectorType):
+            sources[op.results[0]] = _embedding_source(op, sources)
+            if sources[op.results[0]] is not None:
+                ready[op.results[0]] = 0
+                schedule[op] = (0, EMBEDDING)
+                continue
         if not op.results or isinstance(op.results[0].type, SelectorType):
             continue
         after = max((ready[v] for v in op_inputs(op)), default=0)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
@@ -67,6 +67,7 @@ from rasp_ir.dialects.transformer import (
     UnembedOp,
 )
 from rasp_ir.errors import RaspCompileError
+from rasp_ir.passes.allocate_layers import EMBEDDING
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
@@ -398,21 +399,64 @@ class Lowering:
         return mlp
 
 
+def _embedded_values(op: Operation, inputs: list[Value]) -> Value:
+    """The value of an embedded element-wise op, given its operands' values."""
+    if isinstance(op, MapOp):
+        return op.table.lookup(*inputs)
+    if isinstance(op, SequenceMapOp):
+        return op.table.lookup(*inputs)
+    assert isinstance(op, LinearSequenceMapOp)
+    a, b = op.coefficients
+    v = a * as_number(inputs[0]) + b * as_number(inputs[1])
+    result_type = op.result.type
+    assert isinstance(result_type, SOpType)
+    return int(round(v)) if result_type.value_kind == ValueKind.INT else v
+
+
 def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
-    layout, d = lowering.layout, lowering.d
-    token_table = np.zeros((len(vocab) + 1, d))
-    position_table = np.zeros((lowering.max_seq_len + 1, d))
+    """Token and position tables holding every s-op scheduled into the embedding:
+    tokens, indices, constants, and functions of tokens alone or of indices alone."""
+    n = lowering.max_seq_len
+    token_table = np.zeros((len(vocab) + 1, lowering.d))
+    position_table = np.zeros((n + 1, lowering.d))
     token_table[:, 0] = 1.0
     token_table[len(vocab), 1] = 1.0
+    # The value of each embedded s-op for each token (row) or position (row), BOS excluded.
+    per_token: dict[SSAValue, list[Value]] = {}
+    per_position: dict[SSAValue, list[Value]] = {}
+    constants: dict[SSAValue, Value] = {}
     for op in lowering.program.body.block.ops:
+        if not isinstance(op.attributes.get("sublayer"), StringAttr) or op.attributes["sublayer"].data != EMBEDDING:
+            if not isinstance(op, TokensOp | IndicesOp | ConstantOp):
+                continue
+        result = op.results[0]
         if isinstance(op, TokensOp):
-            for i, token in enumerate(vocab):
-                token_table[i] += lowering.encode_vector(op.result, token)
-        elif isinstance(op, ConstantOp):
-            token_table[: len(vocab)] += lowering.encode_vector(op.result, op.value.data)
+            per_token[result] = list(vocab)
         elif isinstance(op, IndicesOp):
-            for p in range(lowering.max_seq_len):
-                position_table[p + 1] += lowering.encode_vector(op.result, p)
+            per_position[result] = list(range(n))
+        elif isinstance(op, ConstantOp):
+            constants[result] = op.value.data
+        else:
+            operands = list(op.operands)
+            if any(v in per_token for v in operands):
+                rows, table = len(vocab), per_token
+            elif any(v in per_position for v in operands):
+                rows, table = n, per_position
+            else:
+                constants[result] = _embedded_values(op, [constants[v] for v in operands])
+                continue
+            table[result] = [
+                _embedded_values(op, [table[v][r] if v in table else constants[v] for v in operands])
+                for r in range(rows)
+            ]
+    for sop, values in per_token.items():
+        for r, v in enumerate(values):
+            token_table[r] += lowering.encode_vector(sop, v)
+    for sop, values in per_position.items():
+        for p, v in enumerate(values):
+            position_table[p + 1] += lowering.encode_vector(sop, v)
+    for sop, v in constants.items():
+        token_table[: len(vocab)] += lowering.encode_vector(sop, v)
     return EmbedOp.from_arrays(token_table, position_table)
 
 
@@ -436,6 +480,8 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
                     f"rasp-to-transformer: {describe(op)} has no block; run rasp-allocate-layers first"
                 )
             b = block.value.data
+            if b == 0:
+                continue  # in the embedding
             if isinstance(op, AggregateOp):
                 stages[2 * b - 1].append(("aggregate", op))
             elif isinstance(op, SelectorWidthOp | LengthOp):
