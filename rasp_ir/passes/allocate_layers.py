@@ -5,15 +5,17 @@ sub-layers as stages (0 = embedding, 2b-1 = attention of block b, 2b = MLP of
 block b), every op goes to the earliest stage of its kind after all its inputs
 are in the residual stream (as-soon-as-possible scheduling, which gives the
 fewest blocks for the program's dependency graph):
-- `aggregate`: an attention stage; its result is there after that stage;
-- `selector_width` and `length`: an attention stage and the MLP right after it
-  (the MLP decodes the head's output into the width);
-- `map`, `sequence_map`, `linear_sequence_map`: an MLP stage;
-- `tokens`, `indices` and `constant` come from the embedding (stage 0), and so does
-  every element-wise op that depends on tokens alone, or on indices alone (with
-  constants): its value for each token (each position) is written straight into the
-  token (position) table, which costs no layer.
-The schedule is recorded on each op as `block = N` and `sublayer = "..."`.
+- `aggregate`, `selector_width`, `length`: an attention stage;
+- element-wise work (`map`, `sequence_map`, `linear_sequence_map`, and decoding a
+  selector_width) is fused (see `fusion.py`): an s-op that a head, the output or a
+  later MLP reads is computed by one MLP from its leaves, at the first MLP stage
+  after they are all there; the element-wise ops in between take no stage
+  (`sublayer = "fused"`);
+- `tokens`, `indices`, `constant`, and every element-wise op that depends on tokens
+  alone, or on indices alone (with constants), are written straight into the
+  embedding tables (block 0): no layer.
+The schedule is recorded on each op as `block = N` and `sublayer = "..."`; an op
+whose fusion had to be split says why in `split = "..."`.
 """
 
 from __future__ import annotations
@@ -25,27 +27,17 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
-from rasp_ir.dialects.rasp import (
-    AggregateOp,
-    ConstantOp,
-    IndicesOp,
-    LengthOp,
-    LinearSequenceMapOp,
-    MapOp,
-    MapRegionOp,
-    ProgramOp,
-    SelectorType,
-    SelectorWidthOp,
-    SequenceMapOp,
-    TokensOp,
-)
+from rasp_ir.dialects.rasp import AggregateOp, MapRegionOp, ProgramOp, SelectorType
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.common import describe, programs
+from rasp_ir.passes.fusion import DEFAULT_MAX_HIDDEN, WIDTH, FusionPlan, is_elementwise, plan_fusion
 
 EMBEDDING = "embedding"
 ATTENTION = "attention"
 MLP = "mlp"
 ATTENTION_AND_MLP = "attention+mlp"
+FUSED = "fused"
+MAX_HIDDEN_ATTR = "fusion_max_hidden"
 
 
 def selector_inputs(selector: SSAValue) -> list[SSAValue]:
@@ -61,8 +53,8 @@ def selector_inputs(selector: SSAValue) -> list[SSAValue]:
     return found
 
 
-def op_inputs(op: Operation) -> list[SSAValue]:
-    """The s-ops `op` reads, looking through selectors."""
+def attention_inputs(op: Operation) -> list[SSAValue]:
+    """The s-ops a head reads: what its selector compares, and the aggregated values."""
     found: list[SSAValue] = []
     for operand in op.operands:
         if isinstance(operand.type, SelectorType):
@@ -80,64 +72,70 @@ def _next_stage(after: int, attention: bool) -> int:
     return stage
 
 
-def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str | None:
-    """"tokens" or "indices" when `op` is a function of that input alone (constants
-    allowed), "constant" when of constants alone, else None."""
-    if isinstance(op, TokensOp):
-        return "tokens"
-    if isinstance(op, IndicesOp):
-        return "indices"
-    if isinstance(op, ConstantOp):
-        return "constant"
-    if not isinstance(op, MapOp | SequenceMapOp | LinearSequenceMapOp):
-        return None
-    found = {sources.get(v) for v in op.operands} - {"constant"}
-    if None in found or len(found) > 1:
-        return None
-    return found.pop() if found else "constant"
+def program_max_hidden(program: ProgramOp) -> int:
+    attr = program.attributes.get(MAX_HIDDEN_ATTR)
+    return attr.value.data if isinstance(attr, IntegerAttr) else DEFAULT_MAX_HIDDEN
 
 
-def schedule_program(program: ProgramOp) -> dict[Operation, tuple[int, str]]:
-    """Block and sub-layer of every op that needs one, as soon as its inputs allow
-    (block 0 is the embedding)."""
-    ready: dict[SSAValue, int] = {}
-    sources: dict[SSAValue, str | None] = {}
+def schedule_program(program: ProgramOp, plan: FusionPlan) -> dict[Operation, tuple[int, str]]:
+    """Block and sub-layer of every op, as soon as its inputs allow (block 0: embedding)."""
+    ready: dict[SSAValue, int] = {v: 0 for v in plan.embedded}
+    attention_stage: dict[Operation, int] = {}
     schedule: dict[Operation, tuple[int, str]] = {}
+
+    def leaf_ready(leaf) -> int:
+        if leaf.scratch:
+            return attention_stage[leaf.value.owner]
+        return ready[leaf.value]
+
     for op in program.body.block.ops:
-        if op.results and not isinstance(op.results[0].type, SelectorType):
-            sources[op.results[0]] = _embedding_source(op, sources)
-            if sources[op.results[0]] is not None:
-                ready[op.results[0]] = 0
-                schedule[op] = (0, EMBEDDING)
-                continue
+        if isinstance(op, MapRegionOp):
+            raise RaspCompileError(f"rasp-allocate-layers: {describe(op)}: run rasp-materialize-tables first")
         if not op.results or isinstance(op.results[0].type, SelectorType):
             continue
-        after = max((ready[v] for v in op_inputs(op)), default=0)
-        if isinstance(op, AggregateOp):
+        result = op.results[0]
+        if result in plan.embedded:
+            schedule[op] = (0, EMBEDDING)
+        elif isinstance(op, (AggregateOp, *WIDTH)):
+            after = max((ready[v] for v in attention_inputs(op)), default=0)
             stage = _next_stage(after, attention=True)
-            ready[op.result] = stage
-            schedule[op] = ((stage + 1) // 2, ATTENTION)
-        elif isinstance(op, SelectorWidthOp | LengthOp):
-            stage = _next_stage(after, attention=True)
-            ready[op.results[0]] = stage + 1
-            schedule[op] = ((stage + 1) // 2, ATTENTION_AND_MLP)
-        elif isinstance(op, MapOp | SequenceMapOp | LinearSequenceMapOp):
+            attention_stage[op] = stage
+            if isinstance(op, AggregateOp):
+                ready[result] = stage
+                schedule[op] = ((stage + 1) // 2, ATTENTION)
+            elif result in plan.materialized:
+                ready[result] = stage + 1
+                schedule[op] = ((stage + 1) // 2, ATTENTION_AND_MLP)
+            else:
+                schedule[op] = ((stage + 1) // 2, ATTENTION)
+        elif is_elementwise(op) and result in plan.materialized:
+            after = max((leaf_ready(leaf) for leaf in plan.leaves[op]), default=0)
             stage = _next_stage(after, attention=False)
-            ready[op.results[0]] = stage
+            ready[result] = stage
             schedule[op] = (stage // 2, MLP)
-        elif isinstance(op, MapRegionOp):
-            raise RaspCompileError(f"rasp-allocate-layers: {describe(op)}: run rasp-materialize-tables first")
+        elif is_elementwise(op):
+            schedule[op] = (0, FUSED)
     return schedule
 
 
 @dataclass(frozen=True)
 class AllocateLayersPass(ModulePass):
-    """Schedule every attention and MLP op into the earliest transformer block it can use."""
+    """Schedule attention and (fused) MLP work into the earliest transformer block it can use."""
 
     name = "rasp-allocate-layers"
 
+    max_hidden: int = DEFAULT_MAX_HIDDEN
+    """Largest hidden layer one fused MLP may have; past it a fusion is split (costing a block)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in programs(op):
-            for inner, (block, sublayer) in schedule_program(program).items():
-                inner.attributes["block"] = IntegerAttr(block, 64)
+            program.attributes[MAX_HIDDEN_ATTR] = IntegerAttr(self.max_hidden, 64)
+            plan = plan_fusion(program, self.max_hidden)
+            for inner, (block, sublayer) in schedule_program(program, plan).items():
+                if sublayer == FUSED:
+                    inner.attributes.pop("block", None)
+                else:
+                    inner.attributes["block"] = IntegerAttr(block, 64)
                 inner.attributes["sublayer"] = StringAttr(sublayer)
+                if inner in plan.splits:
+                    inner.attributes["split"] = StringAttr(plan.splits[inner])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import product
 
 import numpy as np
 from xdsl.context import Context
@@ -67,12 +68,21 @@ from rasp_ir.dialects.transformer import (
     UnembedOp,
 )
 from rasp_ir.errors import RaspCompileError
-from rasp_ir.passes.allocate_layers import EMBEDDING
+from rasp_ir.passes.allocate_layers import (
+    ATTENTION,
+    ATTENTION_AND_MLP,
+    EMBEDDING,
+    FUSED,
+    MLP,
+    program_max_hidden,
+)
+from rasp_ir.passes.fusion import FusionPlan, Leaf, plan_fusion, tabulate
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
     MLPWeights,
     affine_fit,
+    gated_units,
     aggregate_scale,
     as_number,
     lookup_units,
@@ -118,14 +128,17 @@ class Layout:
         return value.type.is_numerical
 
 
-def build_layout(program: ProgramOp) -> Layout:
+def build_layout(program: ProgramOp, plan: FusionPlan) -> Layout:
     layout = Layout()
     layout.add(ONE)
     layout.add(BOS)
     names = sop_names(program)
+    in_stream = plan.embedded | plan.materialized
     for op in program.body.block.ops:
         for result in op.results:
             if not isinstance(result.type, SOpType):
+                continue
+            if result not in in_stream and not isinstance(op, AggregateOp):
                 continue
             values = known_values(result)
             if values is None:
@@ -310,56 +323,74 @@ class Lowering:
 
     # -- MLPs -------------------------------------------------------------- #
 
-    def writer(self, result: SSAValue):
-        def write(v: Value) -> dict[int, float]:
-            return self.encode(result, v)
-
-        return write
-
-    def lower_map(self, op: MapOp) -> MLPWeights:
+    def lower_mlp(self, op: Operation, leaves: list[Leaf]) -> MLPWeights:
+        """One MLP computing `op`'s result from its leaves (see fusion.py), exactly on every
+        combination of the leaves' values: for each combination of the categorical leaves, a
+        gate that opens only there, and behind it the result as a function of the numerical
+        leaf (an affine piece when it is affine and numerical, else exact steps)."""
+        result = op.results[0]
+        numerical = [leaf for leaf in leaves if leaf.numerical]
+        if len(numerical) > 1:
+            if isinstance(op, LinearSequenceMapOp):
+                return self.lower_linear(op)
+            raise RaspCompileError(
+                f"rasp-to-transformer: {describe(op)}: a function of {len(numerical)} numerical s-ops "
+                "has no exact one-layer MLP; make all but one categorical"
+            )
+        categorical = [leaf for leaf in leaves if not leaf.numerical]
+        table = tabulate(op, leaves)
         mlp = MLPWeights(self.d)
-        table = op.table.as_dict()
-        in_values = self.layout.values[op.input]
-
-        def f(v: Value) -> Value:
-            return table[(value_key(v),)]
-
-        self.function_units(mlp, op.input, in_values, f, op.result, describe(op))
+        x = numerical[0] if numerical else None
+        x_dim = None if x is None else self.leaf_dims(x)[0]
+        xs = sorted((float(v) for v in x.raw_values()), key=float) if x else [0.0]
+        x_raw = sorted(x.raw_values(), key=float) if x else [None]
+        position = {leaf: i for i, leaf in enumerate(leaves)}
+        for combo in product(*(leaf.raw_values() for leaf in categorical)):
+            gate: dict[int, float] = {}
+            for leaf, v in zip(categorical, combo):
+                gate[self.leaf_dim_of(leaf, v)] = gate.get(self.leaf_dim_of(leaf, v), 0.0) + 1.0
+            outputs: list[np.ndarray] = []
+            last = None
+            for raw in x_raw:
+                key = [None] * len(leaves)
+                for leaf, v in zip(categorical, combo):
+                    key[position[leaf]] = value_key(v)
+                if x is not None:
+                    key[position[x]] = value_key(raw)
+                out = table.get(tuple(key))
+                # A combination no input reaches (value sets are per s-op, not joint):
+                # keep the previous output, which costs no unit.
+                vec = last if out is None else self.encode_vector(result, out)
+                if vec is None:
+                    vec = np.zeros(self.d)
+                outputs.append(vec)
+                last = vec
+            if x is not None and self.layout.is_numerical(result) and len(categorical) == 0:
+                ys = [float(o[self.dims(result)[0]]) for o in outputs]
+                fit = affine_fit(xs, ys)
+                if fit is not None:
+                    self.affine_units(mlp, x_dim, fit, self.dims(result)[0])
+                    continue
+            gated_units(mlp, gate, len(categorical), x_dim, xs, outputs, 0)
         return mlp
 
-    def function_units(self, mlp: MLPWeights, x: SSAValue, xs: list[Value], f, result: SSAValue, where: str) -> None:
-        """Units computing result = f(x) for every value x can take."""
-        if not self.layout.is_numerical(x):
-            lookup_units(mlp, self.dims(x), xs, lambda v: self.encode(result, f(v)))
-            return
-        points = sorted(xs, key=as_number)
-        numbers = [as_number(v) for v in points]
-        if self.layout.is_numerical(result):
-            ys = [as_number(f(v)) for v in points]
-            fit = affine_fit(numbers, ys)
-            if fit is not None:
-                a, b = fit
-                dim, out = self.dims(x)[0], self.dims(result)[0]
-                if a:
-                    mlp.unit({dim: 1.0}, 0.0, {out: a})
-                    mlp.unit({dim: -1.0}, 0.0, {out: -a})
-                if b:
-                    mlp.unit({0: 1.0}, 0.0, {out: b})
-                return
-        outputs = [self.encode_vector(result, f(v)) for v in points]
-        step_units(mlp, self.dims(x)[0], 0, numbers, outputs)
+    def affine_units(self, mlp: MLPWeights, x_dim: int, fit: tuple[float, float], out: int) -> None:
+        a, b = fit
+        if a:
+            mlp.unit({x_dim: 1.0}, 0.0, {out: a})
+            mlp.unit({x_dim: -1.0}, 0.0, {out: -a})
+        if b:
+            mlp.unit({0: 1.0}, 0.0, {out: b})
 
-    def lower_sequence_map(self, op: SequenceMapOp) -> MLPWeights:
-        table = op.table.as_dict()
-        return self.pair_mlp(op.lhs, op.rhs, lambda a, b: table[(value_key(a), value_key(b))], op.result)
+    def leaf_dims(self, leaf: Leaf) -> list[int]:
+        if leaf.scratch:
+            return [self.layout.scratch[leaf.value.owner]]
+        return self.dims(leaf.value)
 
-    def pair_mlp(self, a: SSAValue, b: SSAValue, f, result: SSAValue) -> MLPWeights:
-        mlp = MLPWeights(self.d)
-        pair_units(
-            mlp, self.dims(a), self.layout.values[a], self.dims(b), self.layout.values[b],
-            lambda va, vb: self.encode(result, f(va, vb)),
-        )
-        return mlp
+    def leaf_dim_of(self, leaf: Leaf, value: Value) -> int:
+        """The one-hot dimension of a categorical leaf's value."""
+        index = {value_key(u): i for i, u in enumerate(self.layout.values[leaf.value])}
+        return self.dims(leaf.value)[index[value_key(value)]]
 
     def lower_linear(self, op: LinearSequenceMapOp) -> MLPWeights:
         ca, cb = op.coefficients
@@ -370,8 +401,7 @@ class Lowering:
             v = ca * as_number(va) + cb * as_number(vb)
             return int(round(v)) if result_type.value_kind == ValueKind.INT else v
 
-        if not self.layout.is_numerical(op.result):
-            return self.pair_mlp(op.lhs, op.rhs, f, op.result)
+        assert self.layout.is_numerical(op.result), "a categorical linear map has categorical inputs"
         mlp = MLPWeights(self.d)
         out = self.dims(op.result)[0]
         for operand, coeff in ((op.lhs, ca), (op.rhs, cb)):
@@ -384,18 +414,6 @@ class Lowering:
             else:
                 lookup_units(mlp, self.dims(operand), self.layout.values[operand],
                              lambda v, c=coeff: {out: c * as_number(v)})
-        return mlp
-
-    def lower_width_decoder(self, op: SelectorWidthOp | LengthOp) -> MLPWeights:
-        """The head wrote 1/(w+1) (w = number of selected keys; for length, w = n);
-        step units turn it into w."""
-        mlp = MLPWeights(self.d)
-        result = op.results[0]
-        widths = sorted(int(w) for w in self.layout.values[result])
-        points = sorted(widths, key=lambda w: 1.0 / (w + 1))
-        xs = [1.0 / (w + 1) for w in points]
-        outputs = [self.encode_vector(result, w) for w in points]
-        step_units(mlp, self.layout.scratch[op], 0, xs, outputs)
         return mlp
 
 
@@ -462,7 +480,8 @@ def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
 
 def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     vocab, max_seq_len = require_vocab_and_length(program, RaspToTransformerPass.name)
-    layout = build_layout(program)
+    plan = plan_fusion(program, program_max_hidden(program))
+    layout = build_layout(program, plan)
     x_bos = np.zeros(layout.width)
     x_bos[0] = x_bos[1] = 1.0
     lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
@@ -471,24 +490,21 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     # Sub-layers by stage: attention of block b is stage 2b-1, its MLP stage 2b.
     stages: dict[int, list[tuple[str, Operation]]] = defaultdict(list)
     for op in program.body.block.ops:
-        block = op.attributes.get("block")
-        if isinstance(op, SelectorType) or not op.results:
+        sublayer = op.attributes.get("sublayer")
+        if not isinstance(sublayer, StringAttr) or sublayer.data in (EMBEDDING, FUSED):
+            if isinstance(op, AggregateOp | SelectorWidthOp | LengthOp) or op.results and op.results[0] in plan.materialized and op.results[0] not in plan.embedded:
+                if not isinstance(sublayer, StringAttr):
+                    raise RaspCompileError(
+                        f"rasp-to-transformer: {describe(op)} has no block; run rasp-allocate-layers first"
+                    )
             continue
-        if isinstance(op, AggregateOp | SelectorWidthOp | LengthOp | MapOp | SequenceMapOp | LinearSequenceMapOp):
-            if not isinstance(block, IntegerAttr):
-                raise RaspCompileError(
-                    f"rasp-to-transformer: {describe(op)} has no block; run rasp-allocate-layers first"
-                )
-            b = block.value.data
-            if b == 0:
-                continue  # in the embedding
-            if isinstance(op, AggregateOp):
-                stages[2 * b - 1].append(("aggregate", op))
-            elif isinstance(op, SelectorWidthOp | LengthOp):
-                stages[2 * b - 1].append(("width", op))
-                stages[2 * b].append(("width-decoder", op))
-            else:
-                stages[2 * b].append(("map", op))
+        block = op.attributes.get("block")
+        assert isinstance(block, IntegerAttr)
+        b = block.value.data
+        if sublayer.data in (ATTENTION, ATTENTION_AND_MLP):
+            stages[2 * b - 1].append(("aggregate" if isinstance(op, AggregateOp) else "width", op))
+        if sublayer.data in (MLP, ATTENTION_AND_MLP):
+            stages[2 * b].append(("mlp", op))
 
     body: list[Operation] = [embed]
     current: SSAValue = embed.results[0]
@@ -509,16 +525,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
                 # The BOS query attends to the BOS key alone, so x_bos gains exactly its value.
                 x_bos_after += (x_bos_before @ w_v) @ w_o
                 continue
-            if kind == "map":
-                if isinstance(op, MapOp):
-                    weights = lowering.lower_map(op)
-                elif isinstance(op, SequenceMapOp):
-                    weights = lowering.lower_sequence_map(op)
-                else:
-                    assert isinstance(op, LinearSequenceMapOp)
-                    weights = lowering.lower_linear(op)
-            else:
-                weights = lowering.lower_width_decoder(op)  # type: ignore[arg-type]
+            weights = lowering.lower_mlp(op, plan.leaves[op])
             w1, b1, w2, b2 = weights.arrays(x_bos_before, 1)
             mlp = MLPOp.from_arrays(current, w1=w1, b1=b1, w2=w2, b2=b2, label=describe(op))
             body.append(mlp)

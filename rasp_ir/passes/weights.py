@@ -162,3 +162,51 @@ def width_scale(max_seq_len: int) -> float:
     n = max_seq_len
     gap = 1.0 / ((n + 1) * (n + 2))
     return math.log(64.0 * n / gap)
+
+
+def gated_units(
+    mlp: MLPWeights,
+    gate: dict[int, float],
+    arity: int,
+    x_dim: int | None,
+    xs: Sequence[float],
+    outputs: Sequence[np.ndarray],
+    one_dim: int,
+) -> None:
+    """Units that write outputs[i] where the numerical input (dimension `x_dim`) is xs[i]
+    and the categorical gate matches, and nothing elsewhere.
+
+    The gate is `arity` one-hot dimensions (`gate`, weight 1 each) that sum to `arity`
+    exactly on the wanted combination of categorical values and to at most arity-1 on
+    any other. With no numerical input (x_dim None), one unit relu(sum - arity + 1)
+    writes outputs[0]. Otherwise the output is a step function of x (see `step_units`)
+    whose units also read M * (sum - arity): no shift on the combination, and at least
+    M down elsewhere, with M larger than any step's reach, which silences them.
+    """
+    if x_dim is None:
+        if np.any(outputs[0]):
+            mlp.unit(dict(gate), 1.0 - arity, _writes(outputs[0]))
+        return
+    if arity == 0:
+        step_units(mlp, x_dim, one_dim, list(xs), list(outputs))
+        return
+    base = outputs[0]
+    if np.any(base):
+        mlp.unit(dict(gate), 1.0 - arity, _writes(base))
+    for i in range(len(xs) - 1):
+        delta = outputs[i + 1] - outputs[i]
+        if not np.any(delta):
+            continue
+        gap = xs[i + 1] - xs[i]
+        slope = 2.0 / gap
+        t = (xs[i] + xs[i + 1]) / 2.0
+        big = slope * max(abs(xs[-1] - t), abs(xs[0] - t)) + 2.0
+        reads = {d: big for d in gate}
+        reads[x_dim] = reads.get(x_dim, 0.0) + slope
+        writes = _writes(delta)
+        mlp.unit(reads, -slope * t + 0.5 - big * arity, writes)
+        mlp.unit(reads, -slope * t - 0.5 - big * arity, {d: -w for d, w in writes.items()})
+
+
+def _writes(vector: np.ndarray) -> dict[int, float]:
+    return {int(d): float(vector[d]) for d in np.flatnonzero(vector)}
