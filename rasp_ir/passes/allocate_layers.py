@@ -77,8 +77,10 @@ def program_max_hidden(program: ProgramOp) -> int:
     return attr.value.data if isinstance(attr, IntegerAttr) else DEFAULT_MAX_HIDDEN
 
 
-def schedule_program(program: ProgramOp, plan: FusionPlan) -> dict[Operation, tuple[int, str]]:
+def schedule_program(program: ProgramOp, plan: FusionPlan | None = None) -> dict[Operation, tuple[int, str]]:
     """Block and sub-layer of every op, as soon as its inputs allow (block 0: embedding)."""
+    if plan is None:
+        plan = plan_fusion(program, program_max_hidden(program))
     ready: dict[SSAValue, int] = {v: 0 for v in plan.embedded}
     attention_stage: dict[Operation, int] = {}
     schedule: dict[Operation, tuple[int, str]] = {}
