@@ -35,11 +35,12 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 
-def parse_rasp(source: str, output: str | None = None, filename: str = "<rasp>") -> Program:
-    """A `.rasp` program (the paper's language) as a `Program` computing the s-op `output`."""
+def parse_rasp(source: str, output: str | None = None, filename: str = "<rasp>", **options) -> Program:
+    """A `.rasp` program (the paper's language) as a `Program` computing the s-op `output`
+    (default: the last s-op assigned). `options`: `vocab`, `max_seq_len`."""
     from rasp_ir.frontend.rasp_parser import parse_rasp as _parse
 
-    return _parse(source, output=output, filename=filename)
+    return _parse(source, output=output, filename=filename, **options)
 
 
 __all__ = [

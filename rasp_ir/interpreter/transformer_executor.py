@@ -145,20 +145,24 @@ class TransformerExecutor:
             if isinstance(stage, _Attention):
                 delta = np.zeros_like(x)
                 layer_patterns = []
+                flat = x.reshape(-1, x.shape[-1])
                 for h in stage.heads:
-                    q = x @ h.w_q
-                    k = x @ h.w_k
-                    v = x @ h.w_v
+                    q = (flat @ h.w_q).reshape(*x.shape[:2], -1)
+                    k = (flat @ h.w_k).reshape(*x.shape[:2], -1)
+                    v = (flat @ h.w_v).reshape(*x.shape[:2], -1)
                     scores = self.dtype.type(h.scale) * (q @ np.swapaxes(k, -1, -2)) + key_bias
                     p = softmax(scores)
                     layer_patterns.append(p)
-                    delta = delta + (p @ v) @ h.w_o
+                    o = p @ v
+                    delta = delta + (o.reshape(-1, o.shape[-1]) @ h.w_o).reshape(x.shape)
                 x = x + delta
                 if patterns is not None:
                     patterns.append(np.stack(layer_patterns, axis=1))
             else:
-                hidden = np.maximum(x @ stage.w1 + stage.b1, 0)
-                x = x + (hidden @ stage.w2 + stage.b2)
+                # One 2-D product per weight (numpy loops a 3-D @ 2-D product per batch row).
+                flat = x.reshape(-1, x.shape[-1])
+                hidden = np.maximum(flat @ stage.w1 + stage.b1, 0)
+                x = x + (hidden @ stage.w2 + stage.b2).reshape(x.shape)
             if residuals is not None:
                 residuals.append(x)
         return x
