@@ -6,7 +6,7 @@ builtin.module {
     %opp_index = rasp.map %sequence_map, [-3 -> -4, -2 -> -3, -1 -> -2, 0 -> -1, 1 -> 0, 2 -> 1, 3 -> 2, 4 -> 3, 5 -> 4] {values = #rasp.values[-4, -3, -2, -1, 0, 1, 2, 3, 4]} : !rasp.sop<int> -> !rasp.sop<int>
     %flip = rasp.select %indices, %opp_index, eq : !rasp.sop<int>, !rasp.sop<int>
     %tokens = rasp.tokens {values = #rasp.values["a", "b", "c"]} : !rasp.sop<str>
-    %reverse = rasp.aggregate %flip, %tokens default "a" {stand_in_default, values = #rasp.values["a", "b", "c"]} : !rasp.sop<str> -> !rasp.sop<str>
+    %reverse = rasp.aggregate %flip, %tokens {values = #rasp.values[0, "a", "b", "c"]} : !rasp.sop<str> -> !rasp.sop<str>
     rasp.output %reverse : !rasp.sop<str>
   }
 }

@@ -17,9 +17,9 @@ interpreter), rather than refused:
   never occurs, like the 0 in the paper's `1 / aggregate(...)` BOS trick):
   the table holds a placeholder there and the op an `undefined` table of those
   inputs, where the IR interpreter raises as the DSL one does;
-- a str/bool aggregate without a default (RASP's 0 does not fit the kind):
-  one of its values stands in, and the op is marked `stand_in_default`; no
-  warning when the selector provably always selects something.
+- a str/bool aggregate without a default keeps RASP's default 0 (the dialect
+  lets an aggregate's default be of another kind than its values), so a compiled
+  model gives 0 exactly where the interpreter does.
 """
 
 from __future__ import annotations
@@ -83,7 +83,6 @@ UNDEFINED = "undefined"
 """Attribute of a rasp.map / rasp.sequence_map: a table of the inputs where the
 user's function raised; the main table holds a placeholder there."""
 
-STAND_IN_DEFAULT = "stand_in_default"
 """Unit attribute of a rasp.aggregate whose default the user did not give: it
 stands in for RASP's 0, which the aggregate's kind (str, bool) cannot hold."""
 
@@ -334,7 +333,6 @@ class _ModuleBuilder:
         self.block = Block()
         self.ssa: dict[int, SSAValue] = {}
         self.values: dict[int, list[Value]] = {}
-        self.probe = Interpreter()
 
     # -------------------------------------------------------------- driver
 
@@ -526,68 +524,24 @@ class _ModuleBuilder:
         values = self.values[id(node.sop)]
         x_kind = self._kind(node.sop)
         default = node.default
-        stand_in = False
         if node.encoding == Encoding.NUMERICAL:
             if x_kind == ValueKind.STR:
                 raise RaspCompileError(f"aggregate '{node.label}' is numerical but averages strings")
             kind = ValueKind.FLOAT
         else:
-            stand_in = default is None and x_kind in (ValueKind.STR, ValueKind.BOOL)
-            if stand_in:
-                default = self._stand_in_default(node, values, x_kind)
-            shown = values + [0 if default is None else default]
             try:
-                kind = kind_of_values(shown)
+                kind = kind_of_values(values + [0 if default is None else default])
             except TypeError:
-                raise RaspCompileError(
-                    f"aggregate '{node.label}': its default {format_value(default)} is "
-                    f"{kind_of(default)} but the values it aggregates are {x_kind}; give a default "
-                    f"of kind {x_kind}"
-                ) from None
+                # A default of another kind than the values (RASP's 0 for strings, say)
+                # is kept as it is: the dialect exempts an aggregate's default.
+                kind = x_kind
         selector, sop = self.ssa[id(node.selector)], self.ssa[id(node.sop)]
         op = AggregateOp(selector, sop, self._type(node, kind), default)
         if node.encoding is None and aggregate_encoding(op) == Encoding.NUMERICAL:
             # The compiler will average here (it cannot show the selector picks one
             # position), so the result takes means: a float s-op.
             op = AggregateOp(selector, sop, self._type(node, ValueKind.FLOAT), default)
-        if stand_in:
-            op.attributes[STAND_IN_DEFAULT] = UnitAttr()
         return op
-
-    def _stand_in_default(self, node: dsl.Aggregate, values: list[Value], kind: ValueKind) -> Value:
-        """A default for a str/bool aggregate the user gave none.
-
-        RASP's default is 0, which a str or bool s-op cannot hold, so one of the
-        aggregated values stands in for it, and the op is marked
-        `stand_in_default` (reading the IR back gives RASP's 0 again). When the
-        selector provably selects something at every position (it depends only
-        on positions, and selects at every length up to max_seq_len) the
-        default is never used; otherwise a RaspCompileWarning says that a
-        compiled model gives the stand-in where the interpreter gives 0."""
-        stand_in = values[0]
-        if not self._always_selects(node.selector):
-            warnings.warn(
-                f"aggregate '{node.label}' aggregates {kind} values and has no default: where its selector "
-                f"'{node.selector.label}' selects nothing, RASP gives 0, which a {kind} s-op cannot hold; "
-                f"a compiled model gives {format_value(stand_in)} there. Give a default of kind {kind} "
-                f"to choose, e.g. Aggregate(sel, sop, default={format_value(stand_in)}).",
-                RaspCompileWarning,
-                stacklevel=2,
-            )
-        return stand_in
-
-    def _always_selects(self, selector: dsl.Selector) -> bool:
-        nodes = dsl.topological_order(selector)
-        if any(isinstance(n, dsl.TokensType | dsl.ConstantSOp) for n in nodes):
-            return False
-        try:
-            for n in range(1, self.max_seq_len + 1):
-                matrix = self.probe.evaluate_nodes(selector, [self.vocab[0]] * n)[id(selector)]
-                if not matrix.any(axis=1).all():
-                    return False
-        except RaspError:
-            return False
-        return True
 
 
 # --------------------------------------------------------------------------- #
@@ -716,8 +670,7 @@ def _node_of(op: Operation, nodes: dict[SSAValue, dsl.RASPExpr]) -> dsl.RASPExpr
     if isinstance(op, SelectorWidthOp):
         return dsl.SelectorWidth(nodes[op.selector])
     if isinstance(op, AggregateOp):
-        stand_in = STAND_IN_DEFAULT in op.attributes
-        default = None if op.default is None or stand_in else op.default.data
+        default = None if op.default is None else op.default.data
         return dsl.Aggregate(nodes[op.selector], nodes[op.input], default=default)
     raise RaspTypeError(f"{where}: not an op of a rasp.program body")
 
