@@ -34,6 +34,8 @@ class ModelSummary:
     embedding_params: int = 0
     # One list per block: the labels of its heads (empty strings where unlabeled).
     head_labels: list[list[str]] = field(default_factory=list)
+    # One per block: the label of its MLP ("" where it has none or no MLP).
+    mlp_labels: list[str] = field(default_factory=list)
 
     @property
     def heads(self) -> int:
@@ -93,6 +95,7 @@ def summarize(module_or_model: Operation) -> ModelSummary:
     hidden: list[int] = []
     params: list[int] = []
     labels: list[list[str]] = []
+    mlp_labels: list[str] = []
     for attention, mlp in model.blocks():
         n = 0
         if attention is not None:
@@ -103,6 +106,7 @@ def summarize(module_or_model: Operation) -> ModelSummary:
         else:
             heads.append(0)
             labels.append([])
+        mlp_labels.append((mlp.label_text or "") if mlp is not None else "")
         if mlp is not None:
             hidden.append(mlp.hidden)
             n += mlp.w1_array.size + mlp.b1_array.size + mlp.w2_array.size + mlp.b2_array.size
@@ -124,4 +128,5 @@ def summarize(module_or_model: Operation) -> ModelSummary:
         params_per_layer=params,
         embedding_params=embedding_params,
         head_labels=labels,
+        mlp_labels=mlp_labels,
     )
