@@ -441,7 +441,7 @@ class SelectorType(ParametrizedAttribute, TypeAttribute):
 def _sop(value: SSAValue, role: str, op: Operation) -> SOpType:
     """The s-op type of `value`, or a verifier error that says what was given instead."""
     if isinstance(value.type, SelectorType):
-        raise VerifyException(f"'{op.name}': {role} is a selector where an s-op is expected")
+        raise VerifyException(f"'{op.name}': expected an s-op for {role}, got a selector")
     if not isinstance(value.type, SOpType):
         raise VerifyException(f"'{op.name}': {role} has type {value.type}, expected !rasp.sop")
     return value.type
@@ -651,12 +651,15 @@ class OutputOp(IRDLOperation):
     """The program's result: `rasp.output %x : !rasp.sop<cat, str>`."""
 
     name = "rasp.output"
-    value = operand_def(SOpType)
+    value = operand_def()  # any type: the verifier says what is wrong with a selector here
     traits = traits_def(IsTerminator(), HasParent(ProgramOp))
     assembly_format = "$value attr-dict `:` type($value)"
 
     def __init__(self, value: SSAValue):
         super().__init__(operands=[value])
+
+    def verify_(self) -> None:
+        _sop(self.value, "the output", self)
 
 
 @irdl_op_definition
@@ -763,10 +766,10 @@ def _check_table_covers(op: Operation, table: TableAttr, inputs: Sequence[SSAVal
 
 @irdl_op_definition
 class MapOp(SOpOp):
-    """`%y = rasp.map %x, #rasp.table<[1 -> 2]> : !rasp.sop<cat, int> -> !rasp.sop<cat, int>`."""
+    """`%y = rasp.map %x, [1 -> 2] : !rasp.sop<cat, int> -> !rasp.sop<cat, int>`."""
 
     name = "rasp.map"
-    input = operand_def(SOpType)
+    input = operand_def()  # any type: the verifier says what is wrong with a selector here
     table = prop_def(TableAttr)
     result = result_def(SOpType)
     traits = traits_def(Pure(), MapHasCanonicalizationPatterns())
@@ -786,11 +789,11 @@ class MapOp(SOpOp):
 
 @irdl_op_definition
 class SequenceMapOp(SOpOp):
-    """`%z = rasp.sequence_map %x, %y, #rasp.table<[(1, 2) -> 3]> : A, B -> C`."""
+    """`%z = rasp.sequence_map %x, %y, [(1, 2) -> 3] : A, B -> C`."""
 
     name = "rasp.sequence_map"
-    lhs = operand_def(SOpType)
-    rhs = operand_def(SOpType)
+    lhs = operand_def()  # any type: the verifier says what is wrong with a selector here
+    rhs = operand_def()  # any type: the verifier says what is wrong with a selector here
     table = prop_def(TableAttr)
     result = result_def(SOpType)
     traits = traits_def(Pure(), SequenceMapHasCanonicalizationPatterns())
@@ -811,11 +814,11 @@ class SequenceMapOp(SOpOp):
 
 @irdl_op_definition
 class LinearSequenceMapOp(SOpOp):
-    """`a*x + b*y` per position: `%z = rasp.linear_sequence_map %x, %y coeffs 1.0, -1.0 : A, B -> C`."""
+    """`a*x + b*y` per position: `%z = rasp.linear_sequence_map %x, %y coeffs(1.0, -1.0) : A, B -> C`."""
 
     name = "rasp.linear_sequence_map"
-    lhs = operand_def(SOpType)
-    rhs = operand_def(SOpType)
+    lhs = operand_def()  # any type: the verifier says what is wrong with a selector here
+    rhs = operand_def()  # any type: the verifier says what is wrong with a selector here
     lhs_coeff = prop_def(ValueAttr)
     rhs_coeff = prop_def(ValueAttr)
     result = result_def(SOpType)
@@ -862,7 +865,7 @@ class MapRegionOp(SOpOp):
     """
 
     name = "rasp.map_fn"
-    input = operand_def(SOpType)
+    input = operand_def()  # any type: the verifier says what is wrong with a selector here
     result = result_def(SOpType)
     body = region_def("single_block")
     traits = traits_def(Pure())
@@ -898,8 +901,8 @@ class SelectOp(IRDLOperation):
     Query position q selects key position k when `pred(keys[k], queries[q])`."""
 
     name = "rasp.select"
-    keys = operand_def(SOpType)
-    queries = operand_def(SOpType)
+    keys = operand_def()  # any type: the verifier says what is wrong with a selector here
+    queries = operand_def()  # any type: the verifier says what is wrong with a selector here
     predicate = prop_def(PredicateAttr)
     result = result_def(SelectorType)
     traits = traits_def(Pure(), SelectHasCanonicalizationPatterns())
@@ -978,8 +981,8 @@ class SelectTableOp(IRDLOperation):
     """
 
     name = "rasp.select_table"
-    keys = operand_def(SOpType)
-    queries = operand_def(SOpType)
+    keys = operand_def()  # any type: the verifier says what is wrong with a selector here
+    queries = operand_def()  # any type: the verifier says what is wrong with a selector here
     table = prop_def(TableAttr)
     result = result_def(SelectorType)
     traits = traits_def(Pure())
@@ -1012,7 +1015,7 @@ class AggregateOp(SOpOp):
 
     name = "rasp.aggregate"
     selector = operand_def(SelectorType)
-    input = operand_def(SOpType)
+    input = operand_def()  # any type: the verifier says what is wrong with a selector here
     default = opt_prop_def(ValueAttr)
     result = result_def(SOpType)
     traits = traits_def(Pure(), AggregateHasCanonicalizationPatterns())

@@ -273,6 +273,30 @@ rasp.program @and_or vocab [1, 2] max_seq_len 3 {
 
 // -----
 
+// A selector and its complement: select_and gives nothing, select_or everything.
+rasp.program @complements vocab [1, 2] max_seq_len 3 {
+  %t = rasp.tokens : !rasp.sop<cat, int>
+  %i = rasp.indices : !rasp.sop<int>
+  %lt = rasp.select %i, %i, lt : !rasp.sop<int>, !rasp.sop<int>
+  %geq = rasp.select %i, %i, geq : !rasp.sop<int>, !rasp.sop<int>
+  %eq = rasp.select %t, %t, eq : !rasp.sop<cat, int>, !rasp.sop<cat, int>
+  %both = rasp.select_and %lt, %eq
+  %not_both = rasp.select_not %both
+  %never = rasp.select_and %lt, %geq
+  %always = rasp.select_or %not_both, %both
+  %z = rasp.selector_width %never : !rasp.sop<int>
+  %n = rasp.selector_width %always : !rasp.sop<int>
+  %out = rasp.linear_sequence_map %z, %n coeffs (10, 1) : !rasp.sop<int>, !rasp.sop<int> -> !rasp.sop<int>
+  rasp.output %out : !rasp.sop<int>
+}
+
+// CHECK-LABEL: rasp.program @complements
+// CHECK-NOT:     rasp.select
+// CHECK:         %z = rasp.constant 0 : !rasp.sop<int>
+// CHECK-NEXT:    %n = rasp.length : !rasp.sop<int>
+
+// -----
+
 // An always-true/false select compares nothing: its operands become an s-op the
 // embedding holds (here the categorical tokens), so the aggregate need not wait for
 // the map, which is then dead.

@@ -36,7 +36,7 @@ rasp.program @p {
   %m = rasp.map %s, [1 -> 2] : !rasp.selector -> !rasp.sop<cat, int>
   rasp.output %m : !rasp.sop<cat, int>
 }
-// CHECK: {{(!rasp.selector should be of base attribute rasp.sop|the input is a selector where an s-op is expected)}}
+// CHECK: 'rasp.map': expected an s-op for the input, got a selector
 
 // -----
 rasp.program @p {
@@ -46,7 +46,7 @@ rasp.program @p {
   %w = rasp.selector_width %x : !rasp.sop<cat, int>
   rasp.output %w : !rasp.sop<cat, int>
 }
-// CHECK: {{(!rasp.selector should be of base attribute rasp.sop|the keys is a selector where an s-op is expected)}}
+// CHECK: 'rasp.select': expected an s-op for the keys, got a selector
 
 // -----
 rasp.program @p {
@@ -54,7 +54,7 @@ rasp.program @p {
   %s = rasp.select %i, %i, eq : !rasp.sop<cat, int>, !rasp.sop<cat, int>
   rasp.output %s : !rasp.selector
 }
-// CHECK: !rasp.selector should be of base attribute rasp.sop
+// CHECK: 'rasp.output': expected an s-op for the output, got a selector
 
 // -----
 // A numerical s-op as a select key or query.
