@@ -579,7 +579,7 @@ class SOpOp(IRDLOperation):
 
 @irdl_op_definition
 class ProgramOp(IRDLOperation):
-    """A RASP program: `rasp.program @reverse vocab #rasp.values<[...]> max_seq_len 8 { ... }`."""
+    """A RASP program: `rasp.program @reverse vocab ["a", "b"] max_seq_len 8 bos "BOS" { ... }`."""
 
     name = "rasp.program"
 

@@ -27,25 +27,30 @@ constants (computed once, in the embedding)
 
 selectors (smaller attention scores; a constant selector needs no s-op at all)
 - `select_not(select_not(s))` -> `s`; `select_not(select(k, q, p))` -> `select(k, q, not p)`;
-- `select_and(s, TRUE)` -> `s`, `select_and(s, FALSE)` -> `FALSE`, `select_and(s, s)` -> `s`;
-- `select_or(s, TRUE)` -> `TRUE`, `select_or(s, FALSE)` -> `s`, `select_or(s, s)` -> `s`;
+- `select_and(s, TRUE)` -> `s`, `select_and(s, FALSE)` -> `FALSE`, `select_and(s, s)` -> `s`,
+  `select_and(s, not s)` -> `FALSE`;
+- `select_or(s, TRUE)` -> `TRUE`, `select_or(s, FALSE)` -> `s`, `select_or(s, s)` -> `s`,
+  `select_or(s, not s)` -> `TRUE`;
 - an always-true/false select compares nothing, so its operands become one s-op the
-  embedding already holds (the first tokens/indices/constant of the program, or a
-  new `rasp.indices`): an attention head that uses it then no longer waits for the
-  s-ops it used to name, and CSE can merge equal constant selectors;
+  embedding already holds (the first tokens/indices/constant of the program that is
+  surely categorical, or a new categorical `rasp.indices`): an attention head that
+  uses it then no longer waits for the s-ops it used to name, and CSE can merge
+  equal constant selectors;
 - `aggregate(FALSE, x, default d)` -> `constant d` (when d's kind fits the result);
 - `selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`.
 
 New ops keep the replaced op's `name_hint` and, where the replaced op had one and the
 value is the same s-op, its `values` attribute (the pipeline re-runs
-`rasp-infer-values` after `canonicalize` anyway).
+`rasp-infer-values` after `canonicalize` anyway). Values in new constants and tables
+are written as `rasp-infer-values` lists them: an int in a float s-op as a float
+(2 -> 2.0; equal as numbers, so the interpreter's outputs compare equal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint
 
@@ -92,6 +97,7 @@ NEGATED_PREDICATE: dict[Predicate, Predicate] = {
 """`not pred(k, q)` == `NEGATED_PREDICATE[pred](k, q)` for the values RASP has (all
 totally ordered within a kind, no NaN)."""
 
+
 def _sop_type(value: SSAValue) -> SOpType:
     assert isinstance(value.type, SOpType)
     return value.type
@@ -137,13 +143,23 @@ class _Table:
         return self.lookup.get(key)
 
 
-def _table(entries: Sequence[tuple[tuple[Value, ...], Value]]) -> TableAttr | None:
-    """A table of `entries`, or None when two of them have the same arguments (which
-    only happens when a table mixes ints and floats that its kinds make equal)."""
-    keys = {tuple(value_key(a) for a in args) for args, _ in entries}
-    if not entries or len(keys) != len(entries):
+def _table(
+    entries: Sequence[tuple[tuple[Value, ...], Value]], inputs: Sequence[SSAValue], result: SSAValue
+) -> TableAttr | None:
+    """A table of `entries` for an op reading `inputs` into `result`, written the way
+    `rasp-infer-values` lists values (an int in a float s-op as a float; the lowering
+    looks arguments and outputs up in those lists), or None when two entries have the
+    same arguments (a table that mixed ints and floats its kinds make equal)."""
+    kinds = [_kind(v) for v in inputs]
+    out_kind = _kind(result)
+    normalized = [
+        (tuple(_normalize(_to_kind(a, k), k) for a, k in zip(args, kinds)), _normalize(out, out_kind))
+        for args, out in entries
+    ]
+    keys = {tuple(value_key(a) for a in args) for args, _ in normalized}
+    if not normalized or len(keys) != len(normalized):
         return None
-    return TableAttr(tuple(entries))
+    return TableAttr(tuple(normalized))
 
 
 def _copy_name(new_op: Operation, old_op: Operation) -> None:
@@ -239,7 +255,7 @@ class FuseMapOfMap(RewritePattern):
             if out is None:
                 return
             entries.append((args, out))
-        if (table := _table(entries)) is None:
+        if (table := _table(entries, [inner.input], op.result)) is None:
             return
         new = MapOp(inner.input, table, _sop_type(op.result))
         _replace_with(rewriter, op, new)
@@ -260,7 +276,7 @@ class FuseMapOfSequenceMap(RewritePattern):
             if out is None:
                 return
             entries.append((args, out))
-        if (table := _table(entries)) is None:
+        if (table := _table(entries, [inner.lhs, inner.rhs], op.result)) is None:
             return
         new = SequenceMapOp(inner.lhs, inner.rhs, table, _sop_type(op.result))
         _replace_with(rewriter, op, new)
@@ -276,7 +292,7 @@ class RemoveIdentityMap(RewritePattern):
             return
         kind = _kind(op.input)
         for (arg,), out in op.table.data:
-            if value_key(_to_kind(arg, kind)) != value_key(out):
+            if value_key(_normalize(_to_kind(arg, kind), kind)) != value_key(_normalize(out, kind)):
                 return
         if op.input.name_hint is None:
             op.input.name_hint = op.result.name_hint
@@ -306,7 +322,7 @@ class FoldSequenceMapOfConstant(RewritePattern):
                 for args, out in op.table.data
                 if value_key(_to_kind(args[const_index], kinds[const_index])) == c
             )
-            if (table := _table(entries)) is None:
+            if (table := _table(entries, [other], op.result)) is None:
                 continue
             new = MapOp(other, table, _sop_type(op.result))
             _replace_with(rewriter, op, new)
@@ -326,7 +342,7 @@ class SequenceMapOfSameOperand(RewritePattern):
             for (a, b), out in op.table.data
             if value_key(_to_kind(a, kind)) == value_key(_to_kind(b, kind))
         )
-        if (table := _table(entries)) is None:
+        if (table := _table(entries, [op.lhs], op.result)) is None:
             return
         new = MapOp(op.lhs, table, _sop_type(op.result))
         _replace_with(rewriter, op, new)
@@ -363,15 +379,19 @@ class FuseSequenceMapOfMap(RewritePattern):
         for args, _ in op.table.data:
             other = _to_kind(args[1 - index], kinds[1 - index])
             others.setdefault(value_key(other), other)
+        # Entries in operand order: the first operand's values outermost, as tables are written.
+        pairs = [((a, mid), other) for (a,), mid in inner.table.data for other in others.values()]
+        if index == 1:
+            pairs = [((a, mid), other) for other in others.values() for (a,), mid in inner.table.data]
         entries = []
-        for (a,), mid in inner.table.data:
-            for other in others.values():
-                args = (mid, other) if index == 0 else (other, mid)
-                out = f.get(*args)
-                if out is None:
-                    return None
-                entries.append(((a, other) if index == 0 else (other, a), out))
-        return _table(entries)
+        for (a, mid), other in pairs:
+            out = f.get(mid, other) if index == 0 else f.get(other, mid)
+            if out is None:
+                return None
+            entries.append(((a, other) if index == 0 else (other, a), out))
+        inputs = [op.lhs, op.rhs]
+        inputs[index] = inner.input
+        return _table(entries, inputs, op.result)
 
 
 # --------------------------------------------------------------------------- #
@@ -421,7 +441,7 @@ class FoldLinearSequenceMapOfConstant(RewritePattern):
             if out is None:
                 return
             entries.append(((v,), out))
-        if (table := _table(entries)) is None:
+        if (table := _table(entries, [other], op.result)) is None:
             return
         new = MapOp(other, table, _sop_type(op.result))
         _replace_with(rewriter, op, new)
@@ -508,14 +528,48 @@ class SelectNotOfSelect(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SelectNotOp, rewriter: PatternRewriter) -> None:
         inner = op.input.owner
+        if op.result.uses and all(isinstance(use.operation, SelectNotOp) for use in op.result.uses):
+            return  # not(not(...)) cancels: leave it to SelectNotOfSelectNot
         if isinstance(inner, SelectOp):
             new = SelectOp(inner.keys, inner.queries, NEGATED_PREDICATE[inner.predicate.data])
             _replace_with(rewriter, op, new)
 
 
+def _complementary(a: SSAValue, b: SSAValue) -> bool:
+    """Whether selector b is the complement of selector a (`s` and `select_not(s)`, or
+    selects over the same s-ops with negated predicates)."""
+    oa, ob = a.owner, b.owner
+    if isinstance(oa, SelectNotOp) and oa.input == b or isinstance(ob, SelectNotOp) and ob.input == a:
+        return True
+    return (
+        isinstance(oa, SelectOp)
+        and isinstance(ob, SelectOp)
+        and oa.keys == ob.keys
+        and oa.queries == ob.queries
+        and NEGATED_PREDICATE[oa.predicate.data] == ob.predicate.data
+    )
+
+
+def _some_sop(selector: SSAValue) -> SSAValue:
+    """An s-op that a (composite) selector compares."""
+    owner = selector.owner
+    assert isinstance(owner, Operation)
+    for operand in owner.operands:
+        if isinstance(operand.type, SOpType):
+            return operand
+    return _some_sop(owner.operands[0])
+
+
+def _constant_select(op: SelectAndOp | SelectOrOp, value: bool) -> SelectOp:
+    """An always-true/false select to replace `op` (CanonicalConstantSelectOperands then
+    picks its operands)."""
+    sop = _some_sop(op.lhs)
+    return SelectOp(sop, sop, Predicate.TRUE if value else Predicate.FALSE)
+
+
 class SimplifySelectAnd(RewritePattern):
-    """`select_and(s, TRUE)` -> `s`; `select_and(s, FALSE)` -> `FALSE`; `select_and(s, s)` -> `s`
-    (either operand order)."""
+    """`select_and(s, TRUE)` -> `s`; `select_and(s, FALSE)` -> `FALSE`; `select_and(s, s)` -> `s`;
+    `select_and(s, not s)` -> `FALSE` (either operand order)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SelectAndOp, rewriter: PatternRewriter) -> None:
@@ -530,11 +584,13 @@ class SimplifySelectAnd(RewritePattern):
             if constant is False:
                 rewriter.replace(op, [], [this])
                 return
+        if _complementary(op.lhs, op.rhs):
+            _replace_with(rewriter, op, _constant_select(op, False))
 
 
 class SimplifySelectOr(RewritePattern):
-    """`select_or(s, TRUE)` -> `TRUE`; `select_or(s, FALSE)` -> `s`; `select_or(s, s)` -> `s`
-    (either operand order)."""
+    """`select_or(s, TRUE)` -> `TRUE`; `select_or(s, FALSE)` -> `s`; `select_or(s, s)` -> `s`;
+    `select_or(s, not s)` -> `TRUE` (either operand order)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SelectOrOp, rewriter: PatternRewriter) -> None:
@@ -549,6 +605,8 @@ class SimplifySelectOr(RewritePattern):
             if constant is False:
                 rewriter.replace(op, [], [other])
                 return
+        if _complementary(op.lhs, op.rhs):
+            _replace_with(rewriter, op, _constant_select(op, True))
 
 
 # --------------------------------------------------------------------------- #
