@@ -484,6 +484,14 @@ def _check_result_kind(op: Operation, values: Iterable[Value], what: str) -> Non
 # --------------------------------------------------------------------------- #
 
 
+class ConstantHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls):
+        from rasp_ir.passes.rasp_canonicalization import constant_patterns
+
+        return constant_patterns()
+
+
 class MapHasCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
     @classmethod
     def get_canonicalization_patterns(cls):
@@ -723,7 +731,7 @@ class ConstantOp(SOpOp):
     name = "rasp.constant"
     value = prop_def(ValueAttr)
     result = result_def(SOpType)
-    traits = traits_def(Pure())
+    traits = traits_def(Pure(), ConstantHasCanonicalizationPatterns())
     assembly_format = "$value attr-dict `:` type($result)"
 
     def __init__(self, value: Value, result_type: SOpType | None = None):

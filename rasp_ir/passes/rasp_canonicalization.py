@@ -12,7 +12,10 @@ maps (fewer MLP sub-layers, so fewer transformer blocks)
   second operand), when f has an entry for every output of g with every second
   argument it knows (and `a` is not numerical: a sequence_map reads one-hot inputs);
 - `sequence_map(f, x, x)` -> `map(v -> f(v, v), x)`;
-- `map(id, x)` -> `x` when the table is the identity and the types are equal.
+- `map(id, x)` -> `x` when the table is the identity and the types are equal;
+- tables (and constants) are written the way `rasp-infer-values` lists values: an
+  int argument or output in a float s-op as a float (`1 -> 1` becomes `1.0 -> 1.0`),
+  an integral float in an int s-op as an int, which is how the lowering looks them up.
 
 constants (computed once, in the embedding)
 - `map(f, constant c)` -> `constant f(c)`;
@@ -297,6 +300,54 @@ class RemoveIdentityMap(RewritePattern):
         if op.input.name_hint is None:
             op.input.name_hint = op.result.name_hint
         rewriter.replace(op, [], [op.input])
+
+
+def _renormalized(op: MapOp | SequenceMapOp) -> MapOp | SequenceMapOp | None:
+    """`op` with its table in the canonical form of `_table`, or None when it already is
+    (or cannot be: two entries would get the same arguments)."""
+    table = _table(op.table.data, op.operands, op.result)
+    if table is None or table == op.table:
+        return None
+    if isinstance(op, MapOp):
+        new: MapOp | SequenceMapOp = MapOp(op.input, table, _sop_type(op.result))
+    else:
+        new = SequenceMapOp(op.lhs, op.rhs, table, _sop_type(op.result))
+    new.attributes.update(op.attributes)
+    return new
+
+
+class NormalizeMapTable(RewritePattern):
+    """A map's table written as `rasp-infer-values` lists values: `[1 -> 1, 2 -> 2.5]`
+    in a float s-op becomes `[1 -> 1.0, 2 -> 2.5]` (equal as numbers; the lowering
+    looks outputs up in the value set, where 1 and 1.0 are different keys)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        if (new := _renormalized(op)) is not None:
+            _replace_with(rewriter, op, new)
+
+
+class NormalizeSequenceMapTable(RewritePattern):
+    """A sequence_map's table written as `rasp-infer-values` lists values (see NormalizeMapTable)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SequenceMapOp, rewriter: PatternRewriter) -> None:
+        if (new := _renormalized(op)) is not None:
+            _replace_with(rewriter, op, new)
+
+
+class NormalizeConstant(RewritePattern):
+    """`rasp.constant 1 : !rasp.sop<float>` -> `rasp.constant 1.0 : !rasp.sop<float>`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ConstantOp, rewriter: PatternRewriter) -> None:
+        kind = _kind(op.result)
+        value = _normalize(op.value.data, kind)
+        if value_key(value) == value_key(op.value.data):
+            return
+        new = ConstantOp(value, _sop_type(op.result))
+        new.attributes.update(op.attributes)
+        _replace_with(rewriter, op, new)
 
 
 # --------------------------------------------------------------------------- #
@@ -678,11 +729,20 @@ class FoldSelectorWidthOfConstant(RewritePattern):
 
 
 def map_patterns() -> tuple[RewritePattern, ...]:
-    return (FoldMapOfConstant(), RemoveIdentityMap(), FuseMapOfMap(), FuseMapOfSequenceMap())
+    return (FoldMapOfConstant(), RemoveIdentityMap(), FuseMapOfMap(), FuseMapOfSequenceMap(), NormalizeMapTable())
 
 
 def sequence_map_patterns() -> tuple[RewritePattern, ...]:
-    return (FoldSequenceMapOfConstant(), SequenceMapOfSameOperand(), FuseSequenceMapOfMap())
+    return (
+        FoldSequenceMapOfConstant(),
+        SequenceMapOfSameOperand(),
+        FuseSequenceMapOfMap(),
+        NormalizeSequenceMapTable(),
+    )
+
+
+def constant_patterns() -> tuple[RewritePattern, ...]:
+    return (NormalizeConstant(),)
 
 
 def linear_sequence_map_patterns() -> tuple[RewritePattern, ...]:
@@ -716,6 +776,7 @@ def selector_width_patterns() -> tuple[RewritePattern, ...]:
 __all__ = [
     "NEGATED_PREDICATE",
     "aggregate_patterns",
+    "constant_patterns",
     "linear_sequence_map_patterns",
     "map_patterns",
     "select_and_patterns",

@@ -410,3 +410,25 @@ rasp.program @aggregate_of_false_string vocab ["a", "b"] max_seq_len 3 {
 
 // CHECK-LABEL: rasp.program @aggregate_of_false_string
 // CHECK:         %a = rasp.aggregate %no, %t : !rasp.sop<str> -> !rasp.sop<str>
+
+// -----
+
+// Tables and constants are written the way rasp-infer-values lists values: an int in a
+// float s-op as a float (the lowering looks values up in those lists, where 1 and 1.0
+// are different keys).
+rasp.program @kinds vocab [1, 2] max_seq_len 3 {
+  %t = rasp.tokens : !rasp.sop<int>
+  %i = rasp.indices : !rasp.sop<int>
+  %c = rasp.constant 1 : !rasp.sop<float>
+  %f = rasp.map %t, [1 -> 1, 2 -> 2.5] : !rasp.sop<int> -> !rasp.sop<float>
+  %lt = rasp.select %t, %i, lt : !rasp.sop<int>, !rasp.sop<int>
+  %a = rasp.aggregate %lt, %c : !rasp.sop<float> -> !rasp.sop<float>
+  %s = rasp.sequence_map %a, %i, [(0, 0) -> 0, (0, 1) -> 1, (0, 2) -> 2, (1, 0) -> 1, (1, 1) -> 2, (1, 2) -> 3] : !rasp.sop<float>, !rasp.sop<int> -> !rasp.sop<float>
+  %out = rasp.linear_sequence_map %f, %s coeffs (1, 1) : !rasp.sop<float>, !rasp.sop<float> -> !rasp.sop<float>
+  rasp.output %out : !rasp.sop<float>
+}
+
+// CHECK-LABEL: rasp.program @kinds
+// CHECK:         %c = rasp.constant 1.0 : !rasp.sop<float>
+// CHECK-NEXT:    %f = rasp.map %t, [1 -> 1.0, 2 -> 2.5] : !rasp.sop<int> -> !rasp.sop<float>
+// CHECK:         %s = rasp.sequence_map %a, %i, [(0.0, 0) -> 0.0, (0.0, 1) -> 1.0, (0.0, 2) -> 2.0, (1.0, 0) -> 1.0, (1.0, 1) -> 2.0, (1.0, 2) -> 3.0]
