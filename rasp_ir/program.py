@@ -539,7 +539,9 @@ class _ModuleBuilder:
         op = AggregateOp(selector, sop, self._type(node, kind), default)
         if node.encoding is None and aggregate_encoding(op) == Encoding.NUMERICAL:
             # The compiler will average here (it cannot show the selector picks one
-            # position), so the result takes means: a float s-op.
+            # position), so the result takes means: a float s-op. (The first op is
+            # dropped with its uses, or rewrites would see a detached user.)
+            op.drop_all_references()
             op = AggregateOp(selector, sop, self._type(node, ValueKind.FLOAT), default)
         return op
 

@@ -48,8 +48,9 @@ def _as_number(v: Value) -> Fraction:
     return Fraction(int(v)) if isinstance(v, bool) else Fraction(v)
 
 
-def _normalize(v: Value, kind: ValueKind) -> Value:
-    """A value in the Python type of `kind` (ints stay ints only in int s-ops)."""
+def normalize_value(v: Value, kind: ValueKind) -> Value:
+    """A value in the Python type of `kind` (ints stay ints only in int s-ops), so that
+    lookups keyed by `value_key` (which keeps 1 and 1.0 apart) find it."""
     if kind == ValueKind.FLOAT and isinstance(v, (int, bool)) and not isinstance(v, float):
         return float(v)
     if kind == ValueKind.INT and isinstance(v, float) and v.is_integer():
@@ -90,7 +91,7 @@ def infer_op_values(
     kind = result_type.value_kind
 
     def done(values) -> list[Value]:
-        out = sort_values(_normalize(v, kind) for v in values)
+        out = sort_values(normalize_value(v, kind) for v in values)
         if len(out) > cap:
             raise ValueSetTooLarge(
                 f"{where}: takes {len(out)} values, more than the cap of {cap} "

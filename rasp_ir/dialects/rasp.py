@@ -1059,6 +1059,10 @@ class AggregateOp(SOpOp):
             )
         if y.is_numerical and x.value_kind == ValueKind.STR:
             raise VerifyException(f"'{self.name}': a numerical aggregate cannot average strings")
+        if y.is_numerical and kind_of(self.default_value) == ValueKind.STR:
+            raise VerifyException(
+                f"'{self.name}': a numerical aggregate's default must be a number, not {format_value(self.default_value)}"
+            )
 
 
 @irdl_op_definition

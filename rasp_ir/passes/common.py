@@ -40,7 +40,7 @@ def require_vocab_and_length(program: ProgramOp, pass_name: str) -> tuple[tuple,
 def sop_names(program: ProgramOp) -> dict[SSAValue, str]:
     """A unique, readable name for every s-op and selector in the program."""
     names: dict[SSAValue, str] = {}
-    used: set[str] = set()
+    used: set[str] = {"one", "bos"}  # the residual stream's own directions
     for i, op in enumerate(program.body.block.ops):
         for result in op.results:
             base = re.sub(r"[^A-Za-z0-9_.]", "_", result.name_hint or f"{op.name.split('.')[-1]}{i}")

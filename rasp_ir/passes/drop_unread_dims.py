@@ -58,6 +58,8 @@ def prune_model(model: ModelOp) -> ModelOp:
         if isinstance(layer, AttentionOp):
             new_layer: Operation = AttentionOp(current, [_head(h, keep) for h in layer.heads])
         else:
+            if not np.any(layer.w2_array[:, keep]) and not np.any(layer.b2_array[keep]):
+                continue  # it writes only dimensions nothing reads
             new_layer = _mlp(layer, keep, current)
         body.append(new_layer)
         current = new_layer.results[0]

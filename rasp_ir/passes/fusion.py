@@ -43,6 +43,7 @@ from rasp_ir.dialects.rasp import (
     known_values,
     value_key,
 )
+from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
@@ -139,13 +140,31 @@ def choose_leaves(
         candidate = list(found)
         if representable(root, candidate, max_hidden) is None:
             return candidate, reason
-    return _split_leaves(root), reason
+    leaves = _split_leaves(root)
+    still = representable(root, leaves, max_hidden)
+    if still is not None and not isinstance(root, LinearSequenceMapOp):
+        raise RaspCompileError(
+            f"'{root.name}'{_named(root)} cannot be compiled to one exact MLP even from its direct "
+            f"operands: {still}. Raise the limit with rasp-allocate-layers{{max_hidden=N}} "
+            "(or compile(..., max_hidden=N)), lower max_seq_len, or shrink its inputs' value sets"
+        )
+    return leaves, reason
+
+
+def _named(op: Operation) -> str:
+    hint = op.results[0].name_hint if op.results else None
+    return f" (%{hint})" if hint else ""
 
 
 def evaluate(value: SSAValue, leaf_values: dict[SSAValue, Value]) -> Value:
     """The value of `value` at a position where the leaves (by s-op) hold `leaf_values`."""
     if value in leaf_values:
         return leaf_values[value]
+    assert isinstance(value.type, SOpType)
+    return normalize_value(_evaluate_op(value, leaf_values), value.type.value_kind)
+
+
+def _evaluate_op(value: SSAValue, leaf_values: dict[SSAValue, Value]) -> Value:
     owner = value.owner
     if isinstance(owner, ConstantOp):
         return owner.value.data
@@ -170,8 +189,10 @@ def tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
         decoded = {leaf.value: leaf.decode(raw) for leaf, raw in zip(leaves, raws)}
         try:
             out = decoded[result] if isinstance(root, WIDTH) else evaluate(result, decoded)
-        except KeyError:
-            continue  # a combination some table never sees: the tables cover every real one
+        except KeyError as err:  # tables cover their inputs' value sets: this is a bug
+            raise RaspCompileError(
+                f"internal error: fusing into '{root.name}'{_named(root)}, a table has no entry for {err}"
+            ) from err
         table[tuple(value_key(r) for r in raws)] = out
     return table
 

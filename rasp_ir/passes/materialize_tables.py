@@ -110,7 +110,8 @@ class MaterializeTablesPass(ModulePass):
                 (result,) = interpreter.run_ssacfg_region(op.body, (_as_attr(value, arg_type),), "map_fn")
                 result = result.value.data if hasattr(result, "value") else result
             except (InterpretationError, ArithmeticError, ValueError, AssertionError) as err:
-                raise RaspCompileError(f"{self.name}: {describe(op)}: the body fails on input {value!r}: {err}") from err
+                reason = str(err) or type(err).__name__
+                raise RaspCompileError(f"{self.name}: {describe(op)}: the body fails on input {value!r}: {reason}") from err
             entries.append(((value,), _as_kind(result, result_type.value_kind)))
         table = TableAttr(tuple(entries))
         new = MapOp(op.input, table, result_type)

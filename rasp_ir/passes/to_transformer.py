@@ -67,6 +67,7 @@ from rasp_ir.dialects.transformer import (
     ModelOp,
     UnembedOp,
 )
+from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.allocate_layers import (
     ATTENTION,
@@ -230,8 +231,9 @@ class Lowering:
         """The residual entries that represent value `v` of s-op `value`."""
         if self.layout.is_numerical(value):
             return {self.dims(value)[0]: as_number(v)}
+        assert isinstance(value.type, SOpType)
         index = {value_key(u): i for i, u in enumerate(self.layout.values[value])}
-        return {self.dims(value)[index[value_key(v)]]: 1.0}
+        return {self.dims(value)[index[value_key(normalize_value(v, value.type.value_kind))]]: 1.0}
 
     def encode_vector(self, value: SSAValue, v: Value) -> np.ndarray:
         vec = np.zeros(self.d)
@@ -301,13 +303,15 @@ class Lowering:
             out_values = self.layout.values[y]
             index = {value_key(v): i for i, v in enumerate(out_values)}
             value_rows = np.zeros((self.d, len(out_values)))
+            assert isinstance(y.type, SOpType)
             for dim, v in zip(self.dims(x), self.layout.values[x]):
-                value_rows[dim, index[value_key(v)]] = 1.0
+                value_rows[dim, index[value_key(normalize_value(v, y.type.value_kind))]] = 1.0
             w_o = np.zeros((len(out_values), self.d))
             for i, dim in enumerate(self.dims(y)):
                 w_o[i, dim] = 1.0
             bos_value = np.zeros(len(out_values))
-            bos_value[index[value_key(default)]] = 1.0
+            assert isinstance(y.type, SOpType)
+            bos_value[index[value_key(normalize_value(default, y.type.value_kind))]] = 1.0
         return self.head(op.selector, where, 0.5, scale, value_rows, bos_value, w_o)
 
     def lower_width_head(self, op: SelectorWidthOp | LengthOp, selector: SSAValue | None) -> HeadOp:
@@ -350,21 +354,13 @@ class Lowering:
             for leaf, v in zip(categorical, combo):
                 gate[self.leaf_dim_of(leaf, v)] = gate.get(self.leaf_dim_of(leaf, v), 0.0) + 1.0
             outputs: list[np.ndarray] = []
-            last = None
             for raw in x_raw:
                 key = [None] * len(leaves)
                 for leaf, v in zip(categorical, combo):
                     key[position[leaf]] = value_key(v)
                 if x is not None:
                     key[position[x]] = value_key(raw)
-                out = table.get(tuple(key))
-                # A combination no input reaches (value sets are per s-op, not joint):
-                # keep the previous output, which costs no unit.
-                vec = last if out is None else self.encode_vector(result, out)
-                if vec is None:
-                    vec = np.zeros(self.d)
-                outputs.append(vec)
-                last = vec
+                outputs.append(self.encode_vector(result, table[tuple(key)]))
             if x is not None and self.layout.is_numerical(result) and len(categorical) == 0:
                 ys = [float(o[self.dims(result)[0]]) for o in outputs]
                 fit = affine_fit(xs, ys)
@@ -419,6 +415,12 @@ class Lowering:
 
 def _embedded_values(op: Operation, inputs: list[Value]) -> Value:
     """The value of an embedded element-wise op, given its operands' values."""
+    result_type = op.results[0].type
+    assert isinstance(result_type, SOpType)
+    return normalize_value(_embedded_value(op, inputs), result_type.value_kind)
+
+
+def _embedded_value(op: Operation, inputs: list[Value]) -> Value:
     if isinstance(op, MapOp):
         return op.table.lookup(*inputs)
     if isinstance(op, SequenceMapOp):
