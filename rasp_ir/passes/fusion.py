@@ -48,7 +48,7 @@ from rasp_ir.errors import RaspCompileError
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
 WIDTH = (SelectorWidthOp, LengthOp)
-DEFAULT_MAX_HIDDEN = 4096
+DEFAULT_MAX_HIDDEN = 16384
 MAX_PRE_ACTIVATION = 1e6
 """Largest pre-activation a step unit may reach: float32 keeps it exact to well under
 its 1/2 margin (6e-8 relative error)."""
@@ -197,24 +197,40 @@ def tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
     return table
 
 
+def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
+    """Coefficients s for the numerical leaves such that z = sum(s_j x_j) takes a different
+    value on every combination of their values (mixed radix: a one-step change of leaf j
+    outweighs every change of the leaves before it). Returns (s, the smallest gap between
+    two z values, the span of z); one MLP then computes any function of these leaves as
+    exact steps along z."""
+    coeffs: list[float] = []
+    span, gap = 0.0, math.inf
+    for leaf in leaves:
+        xs = sorted({float(v) for v in leaf.raw_values()})
+        if len(xs) < 2:
+            coeffs.append(0.0)
+            continue
+        step = min(b - a for a, b in zip(xs, xs[1:]))
+        scale = 1.0 if gap == math.inf else (span + gap) / step
+        coeffs.append(scale)
+        gap = min(gap, scale * step)
+        span += scale * (xs[-1] - xs[0])
+    return coeffs, gap, span
+
+
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
-    if len(numerical) > 1:
-        return f"it needs {len(numerical)} numerical inputs together"
     combos = math.prod(len(leaf.raw_values()) for leaf in leaves if not leaf.numerical)
-    steps = 1
+    points = math.prod(len(leaf.raw_values()) for leaf in numerical)
     if numerical:
-        xs = sorted(float(v) for v in numerical[0].raw_values())
-        steps = 2 * len(xs) + 1
-        gaps = [b - a for a, b in zip(xs, xs[1:])]
-        if gaps:
-            slope = 2.0 / min(gaps)
-            reach = slope * (xs[-1] - xs[0]) + 2.0
-            if reach > MAX_PRE_ACTIVATION:
-                return f"its numerical input needs steps too steep for float32 (slope {slope:.3g})"
-    if combos * steps > max_hidden:
-        return f"it would need up to {combos * steps} hidden units (more than {max_hidden})"
+        _, gap, span = numeric_code(numerical)
+        if gap != math.inf and 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
+            what = "its numerical input needs" if len(numerical) == 1 else f"its {len(numerical)} numerical inputs need"
+            return f"{what} steps too fine for float32 ({span / gap:.3g} distinct levels)"
+    units = combos * (2 * points + 1 if numerical else 1)
+    if units > max_hidden:
+        return f"it would need up to {units} hidden units (more than {max_hidden})"
     return None
 
 

@@ -77,7 +77,7 @@ from rasp_ir.passes.allocate_layers import (
     MLP,
     program_max_hidden,
 )
-from rasp_ir.passes.fusion import FusionPlan, Leaf, plan_fusion, tabulate
+from rasp_ir.passes.fusion import FusionPlan, Leaf, numeric_code, plan_fusion, tabulate
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
@@ -95,6 +95,8 @@ from rasp_ir.passes.weights import (
 
 ONE = "one"
 BOS = "bos"
+MAX_RESIDUAL_WIDTH = 8192
+"""Widest residual stream the lowering builds (past it, weights take gigabytes)."""
 
 
 def choose_bos(vocab: tuple[Value, ...]) -> Value:
@@ -156,6 +158,14 @@ def build_layout(program: ProgramOp, plan: FusionPlan) -> Layout:
                 layout.dims[result] = [layout.add(f"{name}={_label_value(v)}") for v in values.data]
         if isinstance(op, SelectorWidthOp | LengthOp):
             layout.scratch[op] = layout.add(f"{names[op.results[0]]}.attn")
+    if layout.width > MAX_RESIDUAL_WIDTH:
+        widest = sorted(layout.dims.items(), key=lambda item: -len(item[1]))[:3]
+        shown = ", ".join(f"%{names[v]} ({len(d)})" for v, d in widest)
+        raise RaspCompileError(
+            f"rasp-to-transformer: @{program.sym_name.data} needs a residual stream of {layout.width} "
+            f"dimensions (more than {MAX_RESIDUAL_WIDTH}); the widest s-ops are {shown}. Lower max_seq_len "
+            "or the vocabulary, or make wide s-ops numerical"
+        )
     return layout
 
 
@@ -331,50 +341,57 @@ class Lowering:
         """One MLP computing `op`'s result from its leaves (see fusion.py), exactly on every
         combination of the leaves' values: for each combination of the categorical leaves, a
         gate that opens only there, and behind it the result as a function of the numerical
-        leaf (an affine piece when it is affine and numerical, else exact steps)."""
+        leaves, read through one linear code z that tells all their combinations apart
+        (`fusion.numeric_code`): an affine piece when that is exact, else exact steps in z."""
         result = op.results[0]
         numerical = [leaf for leaf in leaves if leaf.numerical]
-        if len(numerical) > 1:
-            if isinstance(op, LinearSequenceMapOp):
-                return self.lower_linear(op)
-            raise RaspCompileError(
-                f"rasp-to-transformer: {describe(op)}: a function of {len(numerical)} numerical s-ops "
-                "has no exact one-layer MLP; make all but one categorical"
-            )
         categorical = [leaf for leaf in leaves if not leaf.numerical]
+        if len(numerical) > 1 and isinstance(op, LinearSequenceMapOp) and self.layout.is_numerical(result):
+            return self.lower_linear(op)
         table = tabulate(op, leaves)
         mlp = MLPWeights(self.d)
-        x = numerical[0] if numerical else None
-        x_dim = None if x is None else self.leaf_dims(x)[0]
-        xs = sorted((float(v) for v in x.raw_values()), key=float) if x else [0.0]
-        x_raw = sorted(x.raw_values(), key=float) if x else [None]
         position = {leaf: i for i, leaf in enumerate(leaves)}
+        x: dict[int, float] | None = None
+        points: list[tuple[float, tuple]] = [(0.0, ())]
+        if numerical:
+            coeffs, _, _ = numeric_code(numerical)
+            x = {}
+            for leaf, c in zip(numerical, coeffs):
+                if c:
+                    dim = self.leaf_dims(leaf)[0]
+                    x[dim] = x.get(dim, 0.0) + c
+            grid = product(*(leaf.raw_values() for leaf in numerical))
+            points = sorted(
+                ((sum(c * float(v) for c, v in zip(coeffs, raws)), raws) for raws in grid), key=lambda p: p[0]
+            )
+        zs = [z for z, _ in points]
         for combo in product(*(leaf.raw_values() for leaf in categorical)):
             gate: dict[int, float] = {}
             for leaf, v in zip(categorical, combo):
-                gate[self.leaf_dim_of(leaf, v)] = gate.get(self.leaf_dim_of(leaf, v), 0.0) + 1.0
+                dim = self.leaf_dim_of(leaf, v)
+                gate[dim] = gate.get(dim, 0.0) + 1.0
             outputs: list[np.ndarray] = []
-            for raw in x_raw:
-                key = [None] * len(leaves)
+            for _, raws in points:
+                key: list = [None] * len(leaves)
                 for leaf, v in zip(categorical, combo):
                     key[position[leaf]] = value_key(v)
-                if x is not None:
-                    key[position[x]] = value_key(raw)
+                for leaf, v in zip(numerical, raws):
+                    key[position[leaf]] = value_key(v)
                 outputs.append(self.encode_vector(result, table[tuple(key)]))
-            if x is not None and self.layout.is_numerical(result) and len(categorical) == 0:
+            if x is not None and self.layout.is_numerical(result) and not categorical:
                 ys = [float(o[self.dims(result)[0]]) for o in outputs]
-                fit = affine_fit(xs, ys)
+                fit = affine_fit(zs, ys)
                 if fit is not None:
-                    self.affine_units(mlp, x_dim, fit, self.dims(result)[0])
+                    self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
-            gated_units(mlp, gate, len(categorical), x_dim, xs, outputs, 0)
+            gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
         return mlp
 
-    def affine_units(self, mlp: MLPWeights, x_dim: int, fit: tuple[float, float], out: int) -> None:
+    def affine_units(self, mlp: MLPWeights, x: dict[int, float], fit: tuple[float, float], out: int) -> None:
         a, b = fit
         if a:
-            mlp.unit({x_dim: 1.0}, 0.0, {out: a})
-            mlp.unit({x_dim: -1.0}, 0.0, {out: -a})
+            mlp.unit(dict(x), 0.0, {out: a})
+            mlp.unit({d: -w for d, w in x.items()}, 0.0, {out: -a})
         if b:
             mlp.unit({0: 1.0}, 0.0, {out: b})
 

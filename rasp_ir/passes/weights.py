@@ -96,13 +96,13 @@ def pair_units(
 
 def step_units(
     mlp: MLPWeights,
-    in_dim: int,
+    x: dict[int, float],
     one_dim: int,
     xs: Sequence[float],
     outputs: Sequence[np.ndarray],
 ) -> None:
-    """A numerical input that takes the sorted values `xs`; writes `outputs[i]` (a residual
-    vector) where the input is xs[i].
+    """A numerical input x (a linear form of the residual, `x[d]` the weight of dimension d)
+    that takes the sorted values `xs`; writes `outputs[i]` (a residual vector) where x is xs[i].
 
     The output is outputs[0] plus, for each gap between neighbours where the output
     changes, a step from 0 to 1 across the gap: relu(L(x-t)+1/2) - relu(L(x-t)-1/2) with
@@ -119,8 +119,9 @@ def step_units(
         slope = 2.0 / gap
         t = (xs[i] + xs[i + 1]) / 2.0
         writes = {d: w for d, w in enumerate(delta) if w}
-        mlp.unit({in_dim: slope}, -slope * t + 0.5, writes)
-        mlp.unit({in_dim: slope}, -slope * t - 0.5, {d: -w for d, w in writes.items()})
+        reads = {d: slope * w for d, w in x.items()}
+        mlp.unit(reads, -slope * t + 0.5, writes)
+        mlp.unit(reads, -slope * t - 0.5, {d: -w for d, w in writes.items()})
 
 
 def affine_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
@@ -168,13 +169,14 @@ def gated_units(
     mlp: MLPWeights,
     gate: dict[int, float],
     arity: int,
-    x_dim: int | None,
+    x: dict[int, float] | None,
     xs: Sequence[float],
     outputs: Sequence[np.ndarray],
     one_dim: int,
 ) -> None:
-    """Units that write outputs[i] where the numerical input (dimension `x_dim`) is xs[i]
-    and the categorical gate matches, and nothing elsewhere.
+    """Units that write outputs[i] where the numerical input x (a linear form of the
+    residual, as in `step_units`) is xs[i] and the categorical gate matches, and nothing
+    elsewhere.
 
     The gate is `arity` one-hot dimensions (`gate`, weight 1 each) that sum to `arity`
     exactly on the wanted combination of categorical values and to at most arity-1 on
@@ -183,12 +185,12 @@ def gated_units(
     whose units also read M * (sum - arity): no shift on the combination, and at least
     M down elsewhere, with M larger than any step's reach, which silences them.
     """
-    if x_dim is None:
+    if x is None:
         if np.any(outputs[0]):
             mlp.unit(dict(gate), 1.0 - arity, _writes(outputs[0]))
         return
     if arity == 0:
-        step_units(mlp, x_dim, one_dim, list(xs), list(outputs))
+        step_units(mlp, x, one_dim, list(xs), list(outputs))
         return
     base = outputs[0]
     if np.any(base):
@@ -202,7 +204,8 @@ def gated_units(
         t = (xs[i] + xs[i + 1]) / 2.0
         big = slope * max(abs(xs[-1] - t), abs(xs[0] - t)) + 2.0
         reads = {d: big for d in gate}
-        reads[x_dim] = reads.get(x_dim, 0.0) + slope
+        for d, w in x.items():
+            reads[d] = reads.get(d, 0.0) + slope * w
         writes = _writes(delta)
         mlp.unit(reads, -slope * t + 0.5 - big * arity, writes)
         mlp.unit(reads, -slope * t - 0.5 - big * arity, {d: -w for d, w in writes.items()})
