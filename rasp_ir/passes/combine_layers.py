@@ -5,7 +5,9 @@ Two neighbouring attention sub-layers become one layer with both heads when the
 second reads no dimension the first writes (then running them on the same
 residual gives the same result); two MLPs likewise become one MLP with both
 hidden layers side by side. Each merged MLP keeps its own width: nothing is
-padded.
+padded. Heads of one layer with the same query and key weights attend alike (two
+aggregates over one selector), so they become one head whose value and output
+weights hold both.
 """
 
 from __future__ import annotations
@@ -52,11 +54,40 @@ def writes(layer: Operation) -> set[int]:
     return _cols(layer.w2_array, layer.b2_array[None, :])
 
 
+def _same_pattern(a: HeadOp, b: HeadOp) -> bool:
+    """Same query and key weights. (A larger softmax scale only sharpens what a compiled
+    head selects, so twins with different scales merge at the larger one.)"""
+    return (
+        a.q_array.shape == b.q_array.shape
+        and np.array_equal(a.q_array, b.q_array)
+        and np.array_equal(a.k_array, b.k_array)
+    )
+
+
+def merge_heads(heads: list[HeadOp]) -> list[HeadOp]:
+    """Heads with one attention pattern as one head with their values side by side."""
+    merged: list[HeadOp] = []
+    for head in heads:
+        twin = next((m for m in merged if _same_pattern(m, head)), None)
+        if twin is None:
+            merged.append(head.clone())
+            continue
+        labels = [t for t in (twin.label_text, head.label_text) if t]
+        merged[merged.index(twin)] = HeadOp.from_arrays(
+            w_q=twin.q_array,
+            w_k=twin.k_array,
+            w_v=np.concatenate([twin.v_array, head.v_array], axis=1),
+            w_o=np.concatenate([twin.o_array, head.o_array], axis=0),
+            scale=max(twin.scale_value, head.scale_value),
+            label="; ".join(labels) or None,
+        )
+    return merged
+
+
 def _merge(first: Operation, second: Operation) -> Operation:
     if isinstance(first, AttentionOp):
         assert isinstance(second, AttentionOp)
-        heads = [h.clone() for h in first.heads + second.heads]
-        return AttentionOp(first.operands[0], heads)
+        return AttentionOp(first.operands[0], merge_heads(first.heads + second.heads))
     assert isinstance(first, MLPOp) and isinstance(second, MLPOp)
     labels = [t for t in (first.label_text, second.label_text) if t]
     return MLPOp.from_arrays(
