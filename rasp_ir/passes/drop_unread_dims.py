@@ -68,7 +68,7 @@ def prune_model(model: ModelOp) -> ModelOp:
         UnembedOp(current, unembed.encoding, [new_index[d] for d in unembed.dim_list], unembed.value_table,
                   label=unembed.label_text)
     )
-    return ModelOp(
+    pruned = ModelOp(
         model.model_name,
         layout=[model.layout_labels[d] for d in keep],
         vocab=model.vocab,
@@ -77,6 +77,8 @@ def prune_model(model: ModelOp) -> ModelOp:
         body=body,
         tolerance=model.tolerance_value,
     )
+    pruned.attributes.update(model.attributes)
+    return pruned
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from itertools import product
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
@@ -559,7 +559,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
         unembed = UnembedOp(current, Encoding.CATEGORICAL, layout.dims[output], layout.values[output], label="output")
     body.append(unembed)
     bos = program.bos.data if program.bos is not None else choose_bos(vocab)
-    return ModelOp(
+    model = ModelOp(
         program.sym_name.data,
         layout=layout.labels,
         vocab=vocab,
@@ -568,6 +568,23 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
         body=body,
         tolerance=tolerance,
     )
+    if remarks := schedule_remarks(program):
+        model.attributes["remarks"] = ArrayAttr([StringAttr(r) for r in remarks])
+    return model
+
+
+def schedule_remarks(program: ProgramOp) -> list[str]:
+    """What cost the model more than the program's attention depth: fusions that had to
+    be split, and selectors whose s-ops had to be paired first."""
+    remarks = []
+    for op in program.body.block.ops:
+        for key in ("split", "remark"):
+            attr = op.attributes.get(key)
+            if isinstance(attr, StringAttr):
+                where = describe(op)
+                text = attr.data if key == "remark" else f"{where} is computed from its operands in an MLP of its own: {attr.data}"
+                remarks.append(text)
+    return remarks
 
 
 def _head_weights(head: HeadOp) -> tuple[np.ndarray, np.ndarray, HeadOp]:

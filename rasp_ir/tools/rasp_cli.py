@@ -404,6 +404,20 @@ def _size_text(n: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
+def _remarks(module) -> list[str]:
+    """The compiler's notes on what cost extra blocks (the `remarks` of the model op)."""
+    from xdsl.dialects.builtin import ArrayAttr, StringAttr
+
+    from rasp_ir.dialects.transformer import ModelOp
+
+    notes: list[str] = []
+    for op in module.walk():
+        attr = op.attributes.get("remarks") if isinstance(op, ModelOp) else None
+        if isinstance(attr, ArrayAttr):
+            notes.extend(a.data for a in attr.data if isinstance(a, StringAttr))
+    return notes
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     import onnx
 
@@ -458,6 +472,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 )
             except RaspError:
                 pass
+        for remark in _remarks(module):
+            lines.append(f"  note: {remark}")
         if args.out is not None:
             lines.append(f"wrote {args.out} ({_size_text(Path(args.out).stat().st_size)})")
         elif not emits:
