@@ -218,17 +218,23 @@ def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
     return coeffs, gap, span
 
 
+def representable_units(leaves: Sequence[Leaf]) -> int:
+    """Most hidden units one MLP needs to compute a function of `leaves` exactly: a gate per
+    combination of categorical values, and behind it two units per step in z plus one."""
+    combos = math.prod(len(leaf.raw_values()) for leaf in leaves if not leaf.numerical)
+    points = math.prod(len(leaf.raw_values()) for leaf in leaves if leaf.numerical)
+    return combos * (2 * points + 1) if any(leaf.numerical for leaf in leaves) else combos
+
+
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
-    combos = math.prod(len(leaf.raw_values()) for leaf in leaves if not leaf.numerical)
-    points = math.prod(len(leaf.raw_values()) for leaf in numerical)
     if numerical:
         _, gap, span = numeric_code(numerical)
         if gap != math.inf and 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
             what = "its numerical input needs" if len(numerical) == 1 else f"its {len(numerical)} numerical inputs need"
             return f"{what} steps too fine for float32 ({span / gap:.3g} distinct levels)"
-    units = combos * (2 * points + 1 if numerical else 1)
+    units = representable_units(leaves)
     if units > max_hidden:
         return f"it would need up to {units} hidden units (more than {max_hidden})"
     return None

@@ -14,8 +14,10 @@ the pass says so in a remark on the new select.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from itertools import product
+
+import numpy as np
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr
@@ -97,6 +99,9 @@ class LowerCompositeSelectorsPass(ModulePass):
 
     name = "rasp-lower-composite-selectors"
 
+    max_entries: int = 1_000_000
+    """Largest (key, query) table one composite selector may need."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in programs(op):
             for inner in list(program.body.block.ops):
@@ -133,17 +138,70 @@ class LowerCompositeSelectorsPass(ModulePass):
         pairs = sorted(leaf_pairs(selector), key=lambda p: (str(p[0].name_hint), str(p[1].name_hint)))
         key_sops = list(dict.fromkeys(k for k, _ in pairs))
         query_sops = list(dict.fromkeys(q for _, q in pairs))
+        key_sets = [_values_of(v) for v in key_sops]
+        query_sets = [_values_of(v) for v in query_sops]
+        size = math.prod(map(len, key_sets)) * math.prod(map(len, query_sets))
+        if size > self.max_entries:
+            raise RaspCompileError(
+                f"{self.name}: {describe(owner)} mixes selects over {len(key_sops)} key and "
+                f"{len(query_sops)} query s-ops under or/not; one head needs their joint values, "
+                f"a table of {size:,} (key, query) pairs (more than {self.max_entries:,}). "
+                "Lower max_seq_len or the vocabulary, or write the condition over one pair of s-ops"
+            )
+        holds = _truth_table(selector, key_sops, key_sets, query_sops, query_sets)
         keys, key_tuples = self._joint(key_sops, owner, "joint_keys")
         queries, query_tuples = self._joint(query_sops, owner, "joint_queries")
-        entries = []
-        for kt, qt in product(key_tuples, query_tuples):
-            holds = evaluate_selector(selector, dict(zip(key_sops, kt)), dict(zip(query_sops, qt)))
-            k = _joint_name(kt) if len(kt) > 1 else kt[0]
-            q = _joint_name(qt) if len(qt) > 1 else qt[0]
-            entries.append(((k, q), holds))
-        table_op = SelectTableOp(keys, queries, TableAttr(tuple(entries)))
+        key_names = [_joint_name(t) if len(t) > 1 else t[0] for t in key_tuples]
+        query_names = [_joint_name(t) if len(t) > 1 else t[0] for t in query_tuples]
+        entries = tuple(
+            ((k, q), bool(holds[i, j])) for i, k in enumerate(key_names) for j, q in enumerate(query_names)
+        )
+        table_op = SelectTableOp(keys, queries, TableAttr(entries))
         table_op.attributes["remark"] = StringAttr(
             f"{describe(owner)} mixed {len(pairs)} (keys, queries) pairs under or/not; "
             "their values are paired up by an MLP first, which may cost a block"
         )
         Rewriter.replace_op(owner, table_op)
+
+
+def _values_of(sop: SSAValue) -> list[Value]:
+    values = known_values(sop)
+    if values is None:
+        raise RaspCompileError(f"{LowerCompositeSelectorsPass.name}: run rasp-infer-values first")
+    return list(values.data)
+
+
+def _truth_table(
+    selector: SSAValue,
+    key_sops: list[SSAValue],
+    key_sets: list[list[Value]],
+    query_sops: list[SSAValue],
+    query_sets: list[list[Value]],
+) -> np.ndarray:
+    """Whether the selector holds, for every joint key tuple (rows, in product order) and
+    joint query tuple (columns): each select's small table, spread over the joint grid."""
+    key_index = np.indices([len(v) for v in key_sets]).reshape(len(key_sets), -1)
+    query_index = np.indices([len(v) for v in query_sets]).reshape(len(query_sets), -1)
+
+    def walk(sel: SSAValue) -> np.ndarray:
+        owner = sel.owner
+        if isinstance(owner, SelectOp | SelectTableOp):
+            if isinstance(owner, SelectOp) and owner.predicate.data in (Predicate.TRUE, Predicate.FALSE):
+                value = owner.predicate.data == Predicate.TRUE
+                return np.full((key_index.shape[1], query_index.shape[1]), value)
+            ki, qi = key_sops.index(owner.keys), query_sops.index(owner.queries)
+            small = np.array(
+                [[evaluate_selector(sel, {owner.keys: k}, {owner.queries: q}) for q in query_sets[qi]]
+                 for k in key_sets[ki]],
+                dtype=bool,
+            ).reshape(len(key_sets[ki]), len(query_sets[qi]))
+            return small[np.ix_(key_index[ki], query_index[qi])]
+        if isinstance(owner, SelectAndOp):
+            return walk(owner.lhs) & walk(owner.rhs)
+        if isinstance(owner, SelectOrOp):
+            return walk(owner.lhs) | walk(owner.rhs)
+        if isinstance(owner, SelectNotOp):
+            return ~walk(owner.input)
+        raise RaspCompileError(f"unexpected selector op {owner}")
+
+    return walk(selector)

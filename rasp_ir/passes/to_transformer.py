@@ -77,7 +77,7 @@ from rasp_ir.passes.allocate_layers import (
     MLP,
     program_max_hidden,
 )
-from rasp_ir.passes.fusion import FusionPlan, Leaf, numeric_code, plan_fusion, tabulate
+from rasp_ir.passes.fusion import FusionPlan, Leaf, numeric_code, plan_fusion, representable_units, tabulate
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
@@ -97,6 +97,8 @@ ONE = "one"
 BOS = "bos"
 MAX_RESIDUAL_WIDTH = 8192
 """Widest residual stream the lowering builds (past it, weights take gigabytes)."""
+MAX_MLP_WEIGHTS = 50_000_000
+"""Most weights one MLP may have (about 200 MB in float32)."""
 
 
 def choose_bos(vocab: tuple[Value, ...]) -> Value:
@@ -348,6 +350,13 @@ class Lowering:
         categorical = [leaf for leaf in leaves if not leaf.numerical]
         if len(numerical) > 1 and isinstance(op, LinearSequenceMapOp) and self.layout.is_numerical(result):
             return self.lower_linear(op)
+        units = representable_units(leaves)
+        if units * self.d > MAX_MLP_WEIGHTS:
+            raise RaspCompileError(
+                f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
+                f"residual stream of {self.d} dimensions, more than {MAX_MLP_WEIGHTS:,} weights; lower "
+                "max_seq_len or the vocabulary, or shrink its inputs' value sets"
+            )
         table = tabulate(op, leaves)
         mlp = MLPWeights(self.d)
         position = {leaf: i for i, leaf in enumerate(leaves)}
