@@ -33,7 +33,7 @@ from collections.abc import Hashable, Iterable, Sequence
 
 from xdsl.context import Context
 from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin, ModuleOp, UnitAttr
+from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -72,7 +72,7 @@ from rasp_ir.dialects.rasp import (
     kind_of_values,
     value_key,
 )
-from rasp_ir.errors import RaspCompileError, RaspError, RaspEvaluationError, RaspSyntaxError, RaspTypeError
+from rasp_ir.errors import RaspCompileError, RaspEvaluationError, RaspSyntaxError, RaspTypeError
 from rasp_ir.frontend import dsl
 from rasp_ir.interpreter.reference import Interpreter, as_value
 

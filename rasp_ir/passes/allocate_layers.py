@@ -40,25 +40,15 @@ FUSED = "fused"
 MAX_HIDDEN_ATTR = "fusion_max_hidden"
 
 
-def selector_inputs(selector: SSAValue) -> list[SSAValue]:
-    """The s-ops a selector (possibly composite) compares."""
-    owner = selector.owner
-    assert isinstance(owner, Operation)
-    found: list[SSAValue] = []
-    for operand in owner.operands:
-        if isinstance(operand.type, SelectorType):
-            found.extend(selector_inputs(operand))
-        else:
-            found.append(operand)
-    return found
-
-
 def attention_inputs(op: Operation) -> list[SSAValue]:
-    """The s-ops a head reads: what its selector compares, and the aggregated values."""
+    """The s-ops a head reads: what its (possibly composite) selector compares, and the
+    aggregated values."""
     found: list[SSAValue] = []
     for operand in op.operands:
         if isinstance(operand.type, SelectorType):
-            found.extend(selector_inputs(operand))
+            owner = operand.owner
+            assert isinstance(owner, Operation)
+            found.extend(attention_inputs(owner))
         else:
             found.append(operand)
     return found

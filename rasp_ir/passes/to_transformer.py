@@ -45,9 +45,7 @@ from rasp_ir.dialects.rasp import (
     LengthOp,
     LinearSequenceMapOp,
     MapOp,
-    Predicate,
     ProgramOp,
-    SelectorType,
     SelectorWidthOp,
     SequenceMapOp,
     SOpType,
@@ -88,8 +86,6 @@ from rasp_ir.passes.weights import (
     as_number,
     lookup_units,
     min_gap,
-    pair_units,
-    step_units,
     width_scale,
 )
 

@@ -78,52 +78,6 @@ def lookup_units(
             mlp.unit({d: 1.0}, 0.0, writes)
 
 
-def pair_units(
-    mlp: MLPWeights,
-    a_dims: Sequence[int],
-    a_values: Sequence[Value],
-    b_dims: Sequence[int],
-    b_values: Sequence[Value],
-    write: Callable[[Value, Value], dict[int, float]],
-) -> None:
-    """Two categorical inputs: one unit per pair, relu(x[a] + x[b] - 1) is 1 exactly on (a, b)."""
-    for da, va in zip(a_dims, a_values):
-        for db, vb in zip(b_dims, b_values):
-            writes = write(va, vb)
-            if any(writes.values()):
-                mlp.unit({da: 1.0, db: 1.0} if da != db else {da: 2.0}, -1.0, writes)
-
-
-def step_units(
-    mlp: MLPWeights,
-    x: dict[int, float],
-    one_dim: int,
-    xs: Sequence[float],
-    outputs: Sequence[np.ndarray],
-) -> None:
-    """A numerical input x (a linear form of the residual, `x[d]` the weight of dimension d)
-    that takes the sorted values `xs`; writes `outputs[i]` (a residual vector) where x is xs[i].
-
-    The output is outputs[0] plus, for each gap between neighbours where the output
-    changes, a step from 0 to 1 across the gap: relu(L(x-t)+1/2) - relu(L(x-t)-1/2) with
-    t the midpoint and L = 2/gap is exactly 0 up to t - gap/4 and exactly 1 from t + gap/4.
-    """
-    base = outputs[0]
-    if np.any(base):
-        mlp.unit({one_dim: 1.0}, 0.0, {d: w for d, w in enumerate(base) if w})
-    for i in range(len(xs) - 1):
-        delta = outputs[i + 1] - outputs[i]
-        if not np.any(delta):
-            continue
-        gap = xs[i + 1] - xs[i]
-        slope = 2.0 / gap
-        t = (xs[i] + xs[i + 1]) / 2.0
-        writes = {d: w for d, w in enumerate(delta) if w}
-        reads = {d: slope * w for d, w in x.items()}
-        mlp.unit(reads, -slope * t + 0.5, writes)
-        mlp.unit(reads, -slope * t - 0.5, {d: -w for d, w in writes.items()})
-
-
 def affine_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
     """(a, b) with ys == a*xs + b on every point (to 1e-9 relative), or None."""
     if len(xs) < 2:
@@ -175,26 +129,23 @@ def gated_units(
     one_dim: int,
 ) -> None:
     """Units that write outputs[i] where the numerical input x (a linear form of the
-    residual, as in `step_units`) is xs[i] and the categorical gate matches, and nothing
-    elsewhere.
+    residual, `x[d]` the weight of dimension d) is xs[i] (sorted) and the categorical gate
+    matches, and nothing elsewhere.
 
     The gate is `arity` one-hot dimensions (`gate`, weight 1 each) that sum to `arity`
-    exactly on the wanted combination of categorical values and to at most arity-1 on
-    any other. With no numerical input (x_dim None), one unit relu(sum - arity + 1)
-    writes outputs[0]. Otherwise the output is a step function of x (see `step_units`)
-    whose units also read M * (sum - arity): no shift on the combination, and at least
-    M down elsewhere, with M larger than any step's reach, which silences them.
+    exactly on the wanted combination of categorical values and to at most arity-1 on any
+    other; with arity 0 it always holds. One unit relu(sum - arity + 1) (relu(one) with no
+    gate) writes outputs[0]. Then, for each gap between neighbouring xs where the output
+    changes, a step from 0 to 1 across the gap: relu(L(x-t)+1/2) - relu(L(x-t)-1/2), with t
+    the midpoint and L = 2/gap, is exactly 0 up to t - gap/4 and exactly 1 from t + gap/4.
+    Gated steps also read M * (sum - arity): no shift on the combination, at least M down
+    elsewhere, with M larger than any step's reach, which silences them.
     """
+    base = dict(gate) if arity else {one_dim: 1.0}
+    if np.any(outputs[0]):
+        mlp.unit(base, 1.0 - arity if arity else 0.0, _writes(outputs[0]))
     if x is None:
-        if np.any(outputs[0]):
-            mlp.unit(dict(gate), 1.0 - arity, _writes(outputs[0]))
         return
-    if arity == 0:
-        step_units(mlp, x, one_dim, list(xs), list(outputs))
-        return
-    base = outputs[0]
-    if np.any(base):
-        mlp.unit(dict(gate), 1.0 - arity, _writes(base))
     for i in range(len(xs) - 1):
         delta = outputs[i + 1] - outputs[i]
         if not np.any(delta):
@@ -202,7 +153,7 @@ def gated_units(
         gap = xs[i + 1] - xs[i]
         slope = 2.0 / gap
         t = (xs[i] + xs[i + 1]) / 2.0
-        big = slope * max(abs(xs[-1] - t), abs(xs[0] - t)) + 2.0
+        big = slope * max(abs(xs[-1] - t), abs(xs[0] - t)) + 2.0 if arity else 0.0
         reads = {d: big for d in gate}
         for d, w in x.items():
             reads[d] = reads.get(d, 0.0) + slope * w

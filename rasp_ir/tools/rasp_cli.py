@@ -251,7 +251,7 @@ examples:
         "random inputs of the longer lengths. Categorical outputs must be equal; numerical ones "
         "equal within the model's tolerance. Prints the first counterexample (input, expected, "
         "got) and exits 1 on a mismatch; exits 0 and prints the counts when all agree."),
-        epilog=FIND_OUTPUT + f"""
+        epilog=FIND_OUTPUT + """
 defaults: --exhaustive-len is the longest length (up to max_seq_len) that keeps the
 sweep at or under 20000 inputs; --random is 1000 when the sweep stops short of
 max_seq_len, else 0; --seed 0. With --model, --vocab and --max-seq-len default to the
