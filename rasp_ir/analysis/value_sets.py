@@ -99,6 +99,14 @@ def infer_op_values(
             )
         return out
 
+    if isinstance(op, IndicesOp | LengthOp | SelectorWidthOp):
+        # Checked before the set is built: max_seq_len may be absurdly large.
+        count = max_seq_len + (1 if isinstance(op, SelectorWidthOp) else 0)
+        if count > cap:
+            raise ValueSetTooLarge(
+                f"{where}: takes {count} values, more than the cap of {cap} "
+                "(raise it with rasp-infer-values{cap=N} or lower max_seq_len)"
+            )
     if isinstance(op, TokensOp):
         return done(vocab)
     if isinstance(op, IndicesOp):

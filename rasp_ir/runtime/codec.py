@@ -103,6 +103,8 @@ class Codec:
                 raise RaspInputError(
                     f"sequence {i} is {seq!r}, not a list of tokens (the batch is a list of token lists)"
                 ) from None
+            if not tokens:
+                raise RaspInputError(f"sequence {i} is empty; an input has at least one token")
             if len(tokens) > self.max_seq_len:
                 raise RaspInputError(
                     f"sequence {i} has {len(tokens)} tokens, more than the model's max_seq_len {self.max_seq_len}"

@@ -28,8 +28,20 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike[str], *, external_
     too large for one 2 GB protobuf); both files are complete before either is renamed.
     """
     path = Path(path)
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.exists():
+        raise RaspModelError(f"cannot write '{path}': the folder '{directory}' does not exist")
+    if not directory.is_dir():
+        raise RaspModelError(f"cannot write '{path}': '{directory}' is not a folder")
+    if path.exists() and not path.is_file():
+        raise RaspModelError(f"cannot write '{path}': it exists and is not a regular file")
+    try:
+        _save(model, path, directory, external_data)
+    except OSError as e:
+        raise RaspModelError(f"cannot write '{path}': {e.strerror or e}") from None
+
+
+def _save(model: onnx.ModelProto, path: Path, directory: Path, external_data: bool) -> None:
     if not external_data:
         data = model.SerializeToString()
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 
 from rasp_ir.analysis.model_summary import ModelSummary
-from rasp_ir.errors import RaspModelError
+from rasp_ir.errors import RaspInputError, RaspModelError
 from rasp_ir.runtime.codec import CATEGORICAL, NUMERICAL, Codec
 from rasp_ir.runtime.metadata import (
     FORMAT_MARKER,
@@ -106,9 +106,29 @@ class CompiledModel:
             encoding=encoding,
             values=tuple(values) if values is not None else None,
         )
+        if self.codec.max_seq_len < 1:
+            raise RaspModelError(
+                f"{where}: the metadata entry '{META_MAX_SEQ_LEN}' is {self.codec.max_seq_len}; a model takes "
+                "at least one token, so the model file is damaged"
+            )
+        self._check_output_table(onnx_model, where)
         self.tolerance: float = _field(meta, META_TOLERANCE, where, float) if META_TOLERANCE in meta else 1e-3
         self.source: str | None = meta.get(META_SOURCE)
         self.compiler_version: str | None = meta.get(META_COMPILER_VERSION)
+
+    def _check_output_table(self, onnx_model: onnx.ModelProto, where: str) -> None:
+        """A categorical model's value table must name every output index the graph can give."""
+        if self.codec.encoding != CATEGORICAL:
+            return
+        for output in onnx_model.graph.output:
+            if output.name != "scores":
+                continue
+            dims = output.type.tensor_type.shape.dim
+            if dims and dims[-1].HasField("dim_value") and dims[-1].dim_value != len(self.codec.values or ()):
+                raise RaspModelError(
+                    f"{where}: the metadata entry '{META_OUTPUT_VALUES}' lists {len(self.codec.values or ())} "
+                    f"values but the model scores {dims[-1].dim_value}; the model file is damaged"
+                )
 
     # -- construction ---------------------------------------------------------- #
 
@@ -211,8 +231,8 @@ class CompiledModel:
 
         Sequences are grouped by length into batches of at most `batch_size`, so that little
         padding is run; the results come back in the order given."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise RaspInputError(f"batch_size must be an integer >= 1, not {batch_size!r}")
         seqs = self.codec.check_batch(batch)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         results: list[list[Any] | None] = [None] * len(seqs)

@@ -223,7 +223,7 @@ class _Generator:
         candidates = [i for i, n in enumerate(self.nodes) if not n.is_selector and self.depths[i] <= limit]
         options: list[tuple[int, str]] = [(3, "leaf")]
         if candidates:
-            options += [(4, "recent"), (2, "earlier")]
+            options += [(7, "recent"), (2, "earlier")]
         how = self.src.weighted(options)
         if how == "recent":
             return candidates[-1]
@@ -423,10 +423,9 @@ def generate_case(
         vocab = tuple(src.sample(INT_VOCAB, src.integer(1, min(max_vocab, len(INT_VOCAB)))))
     seq_cap = src.weighted([(6, min(8, max_seq_len)), (3, min(16, max_seq_len)), (1, max_seq_len)])
     msl = src.integer(1, seq_cap)
-    depth = src.integer(1, max_depth)
+    depth = src.weighted([(1, 1)] + [(2, d) for d in range(2, max_depth + 1)]) if max_depth > 1 else 1
     gen = _Generator(src, vocab, msl, depth)
     n_ops = src.integer(1, max_ops)
-    output = -1
     ops = {
         "map": gen.map,
         "sequence_map": gen.sequence_map,
@@ -436,7 +435,12 @@ def generate_case(
     }
     for _ in range(n_ops):
         op = src.weighted([(5, "aggregate"), (4, "map"), (3, "sequence_map"), (1, "linear_sequence_map"), (2, "selector_width")])
-        output = ops[op]()
+        ops[op]()
+    # The output: the deepest s-op (the latest of those).
+    output = max(
+        (i for i, n in enumerate(gen.nodes) if not n.is_selector and n.op not in ("tokens", "indices", "length", "full", "constant")),
+        key=lambda i: (gen.depths[i], i),
+    )
     lengths = [msl, 1] + [src.integer(1, msl) for _ in range(max(0, n_inputs - 2))]
     inputs = tuple(tuple(src.choice(vocab) for _ in range(n)) for n in lengths[:n_inputs])
     return FuzzCase(tuple(gen.nodes), output, vocab, msl, inputs).pruned()
