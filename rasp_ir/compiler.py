@@ -97,8 +97,17 @@ def compile(  # noqa: A001 - the public name DESIGN.md section 7 gives it
     `transformer` IR.
     """
     from rasp_ir.dialects.transformer import ModelOp
+    from rasp_ir.frontend.dsl import SOp
+    from rasp_ir.program import Program
     from rasp_ir.runtime.model import CompiledModel
 
+    if isinstance(program, SOp):
+        program = Program.from_dsl(program)
+    if not isinstance(program, Program):
+        raise RaspCompileError(
+            f"compile takes a rasp_ir.Program (or a DSL s-op), not {type(program).__name__}; "
+            "make one with Program.from_dsl, Program.from_mlir or rasp_ir.parse_rasp"
+        )
     module = compile_to_transformer(program, vocab, max_seq_len, bos=bos, pipeline=pipeline)
     if not any(isinstance(op, ModelOp) for op in module.walk()):
         raise RaspCompileError(

@@ -72,7 +72,7 @@ from rasp_ir.dialects.rasp import (
     kind_of_values,
     value_key,
 )
-from rasp_ir.errors import RaspCompileError, RaspEvaluationError, RaspSyntaxError, RaspTypeError
+from rasp_ir.errors import RaspCompileError, RaspEvaluationError, RaspInputError, RaspSyntaxError, RaspTypeError
 from rasp_ir.frontend import dsl
 from rasp_ir.interpreter.reference import Interpreter, as_value
 
@@ -90,6 +90,28 @@ stands in for RASP's 0, which the aggregate's kind (str, bool) cannot hold."""
 class RaspCompileWarning(UserWarning):
     """The compiled model may disagree with the interpreter on some inputs (the
     message says where and why); compilation goes on."""
+
+
+def check_vocab_and_length(
+    vocab: Sequence[Value] | None, max_seq_len: int | None, error: type[Exception] = RaspCompileError
+) -> tuple[tuple[Value, ...] | None, int | None]:
+    """The vocabulary as a tuple of tokens and max_seq_len as an int >= 1, or `error`
+    saying which one is wrong (a string is not taken as its characters)."""
+    if vocab is not None:
+        if isinstance(vocab, str | bytes) or not isinstance(vocab, Iterable):
+            raise error(f"vocab must be a list of tokens, not {type(vocab).__name__} {vocab!r}")
+        vocab = tuple(vocab)
+        if not vocab:
+            raise error("the vocabulary is empty; give at least one token")
+        for token in vocab:
+            if as_value(token) is None:
+                raise error(f"vocab: not a RASP value: {token!r} (tokens are int, float, bool or str)")
+    if max_seq_len is not None:
+        if isinstance(max_seq_len, bool) or not isinstance(max_seq_len, int):
+            raise error(f"max_seq_len must be an int, not {type(max_seq_len).__name__} {max_seq_len!r}")
+        if max_seq_len < 1:
+            raise error(f"max_seq_len must be at least 1, not {max_seq_len}")
+    return vocab, max_seq_len
 
 
 class Program:
@@ -113,8 +135,7 @@ class Program:
             )
         self.output_sop = output_sop
         self.name = _identifier(name or output_sop.label)
-        self.vocab = None if vocab is None else tuple(vocab)
-        self.max_seq_len = max_seq_len
+        self.vocab, self.max_seq_len = check_vocab_and_length(vocab, max_seq_len, RaspInputError)
         self.bos = bos
         self.source = source
         """The text the program was read from (`.mlir` or `.rasp`), when there is one."""
@@ -196,7 +217,8 @@ class Program:
 
         Value sets (and so tables) depend on the vocabulary and max_seq_len, so
         both are needed (given here, or to `from_dsl`/kept from `from_mlir`)."""
-        vocab = self.vocab if vocab is None else tuple(vocab)
+        vocab, max_seq_len = check_vocab_and_length(vocab, max_seq_len)
+        vocab = self.vocab if vocab is None else vocab
         max_seq_len = self.max_seq_len if max_seq_len is None else max_seq_len
         bos = self.bos if bos is None else bos
         if vocab is None or max_seq_len is None:

@@ -30,9 +30,9 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike[str], *, external_
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.exists():
-        raise RaspModelError(f"cannot write '{path}': the folder '{directory}' does not exist")
+        raise RaspModelError(f"cannot write '{path}': the directory '{directory}' does not exist")
     if not directory.is_dir():
-        raise RaspModelError(f"cannot write '{path}': '{directory}' is not a folder")
+        raise RaspModelError(f"cannot write '{path}': '{directory}' is not a directory")
     if path.exists() and not path.is_file():
         raise RaspModelError(f"cannot write '{path}': it exists and is not a regular file")
     try:

@@ -427,6 +427,10 @@ def _load_py(path: Path, text: str, output: str | None) -> Source:
         vocab = list(vocab)
     if max_seq_len is not None and (isinstance(max_seq_len, bool) or not isinstance(max_seq_len, int)):
         raise ToolError(f"{path}: MAX_SEQ_LEN must be an int, not {type(max_seq_len).__name__}")
+    if max_seq_len is not None and max_seq_len < 1:
+        raise ToolError(f"{path}: MAX_SEQ_LEN must be at least 1, not {max_seq_len}")
+    if vocab is not None and not vocab:
+        raise ToolError(f"{path}: VOCAB is empty; give at least one token")
     if isinstance(sop, Program):
         return Source(path, text, sop, None, vocab if vocab is not None else _vocab_of(sop),
                       max_seq_len if max_seq_len is not None else sop.max_seq_len)
