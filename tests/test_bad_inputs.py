@@ -523,8 +523,6 @@ def test_opt_onnx_target_without_transformer_ir(capsys, tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="rasp-infer-values{cap=0} / {cap=-1} is accepted, and the pass then "
-                   "fails with 'takes 5 values, more than the cap of -1 (raise it ...)'")
 @pytest.mark.parametrize("cap", ["0", "-1"])
 def test_opt_non_positive_cap_is_a_bad_option(capsys, cap):
     has(opt_error(capsys, 1, REVERSE_MLIR, "-p", f"rasp-infer-values{{cap={cap}}}"), "bad options for pass")
@@ -998,8 +996,6 @@ def test_opt_output_in_a_missing_directory(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="rasp-opt -o FILE opens FILE before parsing, so a failed run leaves an "
-                   "empty FILE behind")
 @pytest.mark.parametrize("why", ["parse-error", "pass-error"])
 def test_opt_failed_run_leaves_no_output_file(capsys, tmp_path, why):
     out = tmp_path / "out.mlir"

@@ -24,6 +24,8 @@ class InferValuesPass(ModulePass):
     """Largest value set allowed; a bigger one stops compilation with an error naming the op."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.cap < 1:
+            raise RaspCompileError(f"bad options for pass {self.name}: cap must be at least 1, not {self.cap}")
         for program in programs(op):
             infer_program_values(program, self.cap)
             program.verify()

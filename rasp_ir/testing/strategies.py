@@ -370,7 +370,7 @@ class _Generator:
         if how == "not":
             a = self.selector(limit, nest - 1)
             return self.add(Node("not", (a,)), (), self.depths[a])
-        keys, queries = self.sop(limit), self.sop(limit)
+        keys, queries = self.select_operand(limit), self.select_operand(limit)
         dk, dq = self.domains[keys], self.domains[queries]
         ordered = (_all_num(dk) and _all_num(dq)) or (_all_str(dk) and _all_str(dq))
         weights = {"EQ": 5, "LT": 2, "LEQ": 2, "GT": 2, "GEQ": 2, "NEQ": 2, "TRUE": 1, "FALSE": 1}
@@ -378,6 +378,14 @@ class _Generator:
         assert all(p in PREDICATES for _, p in preds)
         pred = self.src.weighted(preds)
         return self.add(Node("select", (keys, queries), value=pred), (), max(self.depths[keys], self.depths[queries]))
+
+    def select_operand(self, limit: int) -> int:
+        """An s-op for a select: a select compares categorical s-ops, so one annotated
+        numerical (which the compiler refuses there) is drawn less often."""
+        i = self.sop(limit)
+        if self.nodes[i].encoding == "numerical" and self.src.chance(0.75):
+            i = self.sop(limit)
+        return i
 
     def aggregate(self) -> int:
         sel = self.selector(self.max_depth - 1)

@@ -37,9 +37,11 @@ import math
 import os
 import random
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, cast
 
 from xdsl.context import Context
@@ -811,10 +813,27 @@ class RaspOptMain(xDSLOptMain):
         return super().prepare_input()
 
     def prepare_output(self) -> IO[str]:
+        """Stdout, or (with -o) a buffer that `_write_output` saves whole once all went well:
+        a failed run leaves no file."""
+        if self.args.output_file is None:
+            return sys.stdout
+        directory = Path(self.args.output_file).parent
+        if not directory.exists():
+            raise ToolError(f"cannot write '{self.args.output_file}': No such file or directory")
+        if not directory.is_dir():
+            raise ToolError(f"cannot write '{self.args.output_file}': '{directory}' is not a directory")
+        return io.StringIO()
+
+    def _write_output(self, text: str) -> None:
+        path = Path(self.args.output_file)
         try:
-            return super().prepare_output()
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
         except OSError as exc:
-            raise ToolError(f"cannot write '{self.args.output_file}': {exc.strerror or exc}") from None
+            Path(tmp).unlink(missing_ok=True)
+            raise ToolError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         self._op_spans = {}
@@ -972,7 +991,9 @@ class RaspOptMain(xDSLOptMain):
             return 0
         finally:
             if output_stream is not sys.stdout:
-                output_stream.close()
+                assert isinstance(output_stream, io.StringIO)
+                if not failed:
+                    self._write_output(output_stream.getvalue())
         if self.args.shrink:
             print("Failure, can't shrink")
             return 1
