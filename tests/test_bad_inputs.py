@@ -559,8 +559,6 @@ def test_compile_pipeline_that_stops_short(capsys, tmp_path):
               "did not produce a transformer.model")
 
 
-@pytest.mark.xfail(strict=True, reason="--pipeline 'default{x=1}' says \"unknown pass 'default'\", though "
-                   "'default' is known; it should say that the named pipeline takes no options")
 def test_compile_named_pipeline_with_options(capsys):
     err = rasp_error(capsys, 2, "compile", REVERSE_PY, "--pipeline", "default{x=1}")
     has(err, "takes no options")
@@ -732,8 +730,6 @@ def test_batch_of_the_wrong_shape(model, batch, message):
     api_error(RaspInputError, lambda: model.run(batch), message)
 
 
-@pytest.mark.xfail(strict=True, reason="empty stdin (or only blank lines) to `rasp run` / `rasp eval` prints "
-                   "nothing and exits 0; an empty batch through the API is an error")
 @pytest.mark.parametrize("command", ["run", "eval"])
 @pytest.mark.parametrize("stdin", ["", "\n\n"], ids=["empty", "blank-lines"])
 def test_empty_stdin(capsys, monkeypatch, model_path, command, stdin):

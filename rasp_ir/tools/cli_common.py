@@ -208,11 +208,14 @@ def check_input(tokens: list[Any], max_seq_len: int | None, where: str) -> None:
 
 
 def read_json_inputs(stream: TextIO, name: str = "<stdin>") -> Iterator[tuple[int, list[Any]]]:
-    """`(line number, tokens)` for each non-blank line: a JSON list of tokens."""
+    """`(line number, tokens)` for each non-blank line: a JSON list of tokens. No line at
+    all is an error (an empty batch), as in the API."""
+    seen = 0
     for number, line in enumerate(stream, start=1):
         text = line.strip()
         if not text:
             continue
+        seen += 1
         try:
             tokens = json.loads(text)
         except ValueError as e:
@@ -231,6 +234,10 @@ def read_json_inputs(stream: TextIO, name: str = "<stdin>") -> Iterator[tuple[in
             if not isinstance(t, str | int | float | bool):
                 raise RaspInputError(f"{name}:{number}: the token {json.dumps(t)} is not a string, number or boolean")
         yield number, tokens
+    if not seen:
+        raise RaspInputError(
+            f"{name}: no input: give tokens as arguments, or one JSON list of tokens per line, e.g. [\"a\", \"b\"]"
+        )
 
 
 def to_json(values: Sequence[Any]) -> str:

@@ -317,7 +317,7 @@ def _resolve_pipeline(spec: str | None) -> str:
     from rasp_ir.tools.rasp_opt import PIPELINE_ALIASES, _suggest, expand_pipeline
 
     try:
-        specs = expand_pipeline(",".join(PIPELINE_ALIASES.get(s.strip(), s.strip()) for s in _split_top(spec)))
+        specs = expand_pipeline(",".join(_alias(s.strip(), PIPELINE_ALIASES) for s in _split_top(spec)))
     except RaspError as e:
         raise UsageError(f"--pipeline: {e}") from None
     if not specs:
@@ -335,6 +335,13 @@ def _resolve_pipeline(spec: str | None) -> str:
     except RaspCompileError as e:
         raise UsageError(f"--pipeline: {str(e).splitlines()[0]}") from None
     return text
+
+
+def _alias(piece: str, aliases: dict[str, str]) -> str:
+    """A pipeline entry with a named pipeline's short name replaced (its options kept, so that
+    the expansion can say a named pipeline takes none)."""
+    name, brace, rest = piece.partition("{")
+    return aliases.get(name.strip(), name) + brace + rest
 
 
 def _split_top(spec: str) -> list[str]:
