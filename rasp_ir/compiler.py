@@ -64,6 +64,11 @@ def run_pipeline(module: ModuleOp, pipeline: str = DEFAULT_PIPELINE, *, print_ir
         parse_pipeline(pipeline, after_each).apply(ctx, module)
     except (VerifyException, DiagnosticException) as err:
         raise RaspCompileError(str(err)) from err
+    except MemoryError:
+        raise RaspCompileError(
+            "compiling ran out of memory: the model would be too large for this machine; lower "
+            "max_seq_len or the vocabulary, or shrink the program's value sets"
+        ) from None
     return module
 
 

@@ -93,8 +93,8 @@ ONE = "one"
 BOS = "bos"
 MAX_RESIDUAL_WIDTH = 8192
 """Widest residual stream the lowering builds (past it, weights take gigabytes)."""
-MAX_MLP_WEIGHTS = 50_000_000
-"""Most weights one MLP may have (about 200 MB in float32)."""
+MAX_MLP_WEIGHTS = 20_000_000
+"""Most weights one MLP may have (80 MB in float32; built in float64 first)."""
 
 
 def choose_bos(vocab: tuple[Value, ...]) -> Value:
