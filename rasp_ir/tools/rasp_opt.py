@@ -607,7 +607,13 @@ class RaspOptMain(xDSLOptMain):
 
             return MLIRFrontend
 
+        def rasp():
+            from rasp_ir.frontend.rasp_frontend import RaspFrontend
+
+            return RaspFrontend
+
         self.available_frontends["mlir"] = mlir
+        self.available_frontends["rasp"] = rasp
 
     def register_all_passes(self) -> None:
         from rasp_ir.passes import all_passes
