@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from rasp_ir.errors import (
     RaspCompileError,
+    RaspCompileWarning,
     RaspError,
     RaspEvaluationError,
     RaspInputError,
@@ -39,7 +40,6 @@ _LAZY = {
     "compile": ("rasp_ir.compiler", "compile"),
     "dsl": ("rasp_ir.frontend.dsl", None),
     "Program": ("rasp_ir.program", "Program"),
-    "RaspCompileWarning": ("rasp_ir.program", "RaspCompileWarning"),
     "CompiledModel": ("rasp_ir.runtime.model", "CompiledModel"),
     "load_model": ("rasp_ir.runtime.model", "load_model"),
 }

@@ -33,3 +33,8 @@ class RaspCompileError(RaspError):
 
 class RaspModelError(RaspError):
     """A model file that is not a usable rasp-ir model, or a runtime that cannot run it."""
+
+
+class RaspCompileWarning(UserWarning):
+    """The compiled model may disagree with the interpreter on some inputs (the
+    message says where and why); compilation goes on. `rasp verify` finds such inputs."""

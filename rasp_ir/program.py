@@ -72,7 +72,14 @@ from rasp_ir.dialects.rasp import (
     kind_of_values,
     value_key,
 )
-from rasp_ir.errors import RaspCompileError, RaspEvaluationError, RaspInputError, RaspSyntaxError, RaspTypeError
+from rasp_ir.errors import (
+    RaspCompileError,
+    RaspCompileWarning,
+    RaspEvaluationError,
+    RaspInputError,
+    RaspSyntaxError,
+    RaspTypeError,
+)
 from rasp_ir.frontend import dsl
 from rasp_ir.interpreter.reference import Interpreter, as_value
 
@@ -85,11 +92,6 @@ user's function raised; the main table holds a placeholder there."""
 
 """Unit attribute of a rasp.aggregate whose default the user did not give: it
 stands in for RASP's 0, which the aggregate's kind (str, bool) cannot hold."""
-
-
-class RaspCompileWarning(UserWarning):
-    """The compiled model may disagree with the interpreter on some inputs (the
-    message says where and why); compilation goes on."""
 
 
 def check_vocab_and_length(

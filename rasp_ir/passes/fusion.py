@@ -247,7 +247,7 @@ def _split_leaves(op: Operation) -> list[Leaf]:
     leaves: list[Leaf] = []
     numerical = sum(1 for v in op.operands if isinstance(v.type, SOpType) and v.type.is_numerical)
     for v in dict.fromkeys(op.operands):
-        if isinstance(v.owner, WIDTH) and numerical == 0:
+        if isinstance(v.owner, WIDTH) and numerical == 0 and not isinstance(op, LinearSequenceMapOp):
             leaves.append(Leaf(v, scratch=True))
             numerical += 1
         else:

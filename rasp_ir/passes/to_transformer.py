@@ -26,6 +26,7 @@ attention sub-layer with one head, every map one MLP sub-layer, in schedule orde
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import product
@@ -66,7 +67,8 @@ from rasp_ir.dialects.transformer import (
     UnembedOp,
 )
 from rasp_ir.analysis.value_sets import normalize_value
-from rasp_ir.errors import RaspCompileError
+from rasp_ir.analysis.encodings import selects_at_most_one
+from rasp_ir.errors import RaspCompileError, RaspCompileWarning
 from rasp_ir.passes.allocate_layers import (
     ATTENTION,
     ATTENTION_AND_MLP,
@@ -307,6 +309,15 @@ class Lowering:
             w_o[0, self.dims(y)[0]] = 1.0
             bos_value = np.array([as_number(default)])
         else:
+            if not selects_at_most_one(op.selector):
+                warnings.warn(
+                    f"{where}: a categorical aggregate copies one value, but its selector may select "
+                    "several positions; where it does, the program averages them (an error for strings "
+                    "and bools) and the compiled model's output there is not defined. Make the aggregate "
+                    "numerical if it averages, or check the inputs you need with `rasp verify`",
+                    RaspCompileWarning,
+                    stacklevel=2,
+                )
             scale = aggregate_scale(self.max_seq_len, 1.0, 1.0, self.tolerance)
             out_values = self.layout.values[y]
             index = {value_key(v): i for i, v in enumerate(out_values)}
@@ -344,8 +355,14 @@ class Lowering:
         result = op.results[0]
         numerical = [leaf for leaf in leaves if leaf.numerical]
         categorical = [leaf for leaf in leaves if not leaf.numerical]
-        if len(numerical) > 1 and isinstance(op, LinearSequenceMapOp) and self.layout.is_numerical(result):
-            return self.lower_linear(op)
+        if (
+            isinstance(op, LinearSequenceMapOp)
+            and len(numerical) > 1
+            and self.layout.is_numerical(result)
+            and {leaf.value for leaf in leaves} <= set(op.operands)
+            and not any(leaf.scratch for leaf in leaves)
+        ):
+            return self.lower_linear(op)  # a split linear map: exact from its two operands
         units = representable_units(leaves)
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
@@ -386,7 +403,11 @@ class Lowering:
             if x is not None and self.layout.is_numerical(result) and not categorical:
                 ys = [float(o[self.dims(result)[0]]) for o in outputs]
                 fit = affine_fit(zs, ys)
-                if fit is not None:
+                # An affine piece passes its input's noise on (times the slope), where steps
+                # absorb it: only for inputs that carry little (no selector_width scratch) and
+                # slopes that keep it well inside the tolerance (inputs are within tol/10).
+                gain = 0.0 if fit is None else abs(fit[0]) * sum(abs(c) for c in x.values())
+                if fit is not None and not any(leaf.scratch for leaf in numerical) and gain <= 5.0:
                     self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
             gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
@@ -550,6 +571,8 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
                 x_bos_after += (x_bos_before @ w_v) @ w_o
                 continue
             weights = lowering.lower_mlp(op, plan.leaves[op])
+            if not weights.w1:
+                continue  # the result is 0 everywhere, which the residual already holds
             w1, b1, w2, b2 = weights.arrays(x_bos_before, 1)
             mlp = MLPOp.from_arrays(current, w1=w1, b1=b1, w2=w2, b2=b2, label=describe(op))
             body.append(mlp)

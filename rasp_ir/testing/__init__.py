@@ -145,12 +145,16 @@ class FuzzCase:
 
     def build(self) -> dsl.SOp:
         """The program's output s-op as `rasp_ir.dsl` objects."""
+        out = self.build_nodes()[self.output]
+        assert isinstance(out, dsl.SOp)
+        return out
+
+    def build_nodes(self) -> dict[int, dsl.RASPExpr]:
+        """Every node the output depends on, as `rasp_ir.dsl` objects, by index."""
         built: dict[int, dsl.RASPExpr] = {}
         for i in self.reachable():
             built[i] = _build_node(i, self.nodes[i], built)
-        out = built[self.output]
-        assert isinstance(out, dsl.SOp)
-        return out
+        return built
 
     def program(self):
         from rasp_ir.program import Program
@@ -338,7 +342,10 @@ class Outcome:
         return self.status in ("mismatch", "crash")
 
     def signature(self) -> tuple | None:
-        """What kind of failure this is (kept equal while minimizing), or None."""
+        """What kind of failure (or refusal) this is, kept equal while minimizing; None
+        for `ok`."""
+        if self.status == "refused":
+            return ("refused", refusal_key(self.refusal or ""))
         if self.status == "mismatch":
             return ("mismatch", tuple(sorted({m.stage for m in self.mismatches})), self.encoding)
         if self.status == "crash":
@@ -513,12 +520,15 @@ def _node_edits(case: FuzzCase) -> list[FuzzCase]:
     """Smaller variants of the case, roughly from the biggest step to the smallest."""
     edits: list[FuzzCase] = []
     keep = case.reachable()
-    # 0. Duplicate nodes merged.
+    # 0. Duplicate nodes merged; a leaf replaced by an earlier leaf.
+    leaves = [i for i in keep if not case.nodes[i].args and not case.nodes[i].is_selector]
     for j in keep:
         for i in keep:
             if i < j and case.nodes[i] == case.nodes[j]:
                 edits.append(_redirect(case, j, i))
                 break
+    for j in leaves:
+        edits += [_redirect(case, j, i) for i in leaves if i < j and case.nodes[i] != case.nodes[j]]
     # 1. Another node as the output.
     for i in keep:
         if i != case.output and not case.nodes[i].is_selector:
@@ -616,7 +626,9 @@ def minimize(
     budget_s: float = 180.0,
     log: Callable[[str], None] | None = None,
 ) -> tuple[FuzzCase, Outcome]:
-    """A smaller case that fails the way `outcome` does (greedy; within `budget_s`)."""
+    """A smaller case that fails (or is refused) the way `outcome` says (greedy, within
+    `budget_s`): the same stages disagree with the same output encoding, the same
+    exception comes from the same function, or the same refusal reason."""
     target = outcome.signature()
     if target is None:
         return case, outcome

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from rasp_ir.dialects.rasp import kind_of_values, sort_values, value_key
+from rasp_ir.dialects.rasp import kind_of_values, sort_values
 from rasp_ir.testing import PREDICATES, Fn, FuzzCase, Node
 
 T = TypeVar("T")
