@@ -9,29 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from xdsl.context import Context
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, VerifyException
 
-from rasp_ir.dialects.rasp import Rasp, Value
-from rasp_ir.dialects.transformer import Transformer
+from rasp_ir.dialects import make_context
+from rasp_ir.dialects.rasp import Value
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes import DEFAULT_PIPELINE, all_passes
 
 if TYPE_CHECKING:
     from rasp_ir.program import Program
     from rasp_ir.runtime.model import CompiledModel
-
-
-def make_context() -> Context:
-    """A context with every dialect rasp-ir reads and writes."""
-    ctx = Context()
-    for dialect in (Builtin, Arith, Rasp, Transformer):
-        ctx.load_dialect(dialect)
-    return ctx
 
 
 def parse_pipeline(spec: str, callback: Callable | None = None) -> PassPipeline:

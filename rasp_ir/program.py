@@ -32,8 +32,7 @@ import warnings
 from collections.abc import Hashable, Iterable, Sequence
 
 from xdsl.context import Context
-from xdsl.dialects.arith import Arith
-from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -42,6 +41,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 from rasp_ir.analysis.encodings import aggregate_encoding
 from rasp_ir.analysis.program_analysis import ProgramAnalysis, analyze_graph
 from rasp_ir.analysis.value_sets import DEFAULT_VALUE_SET_CAP, infer_op_values
+from rasp_ir.dialects import make_context
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     ConstantOp,
@@ -54,7 +54,6 @@ from rasp_ir.dialects.rasp import (
     OutputOp,
     Predicate,
     ProgramOp,
-    Rasp,
     SelectAndOp,
     SelectNotOp,
     SelectOp,
@@ -251,12 +250,8 @@ class Program:
 
 
 def rasp_context() -> Context:
-    """A context that knows builtin, arith and rasp."""
-    ctx = Context()
-    ctx.load_dialect(Builtin)
-    ctx.load_dialect(Arith)
-    ctx.load_dialect(Rasp)
-    return ctx
+    """A context that knows every dialect rasp-ir reads (builtin, arith, rasp, transformer)."""
+    return make_context()
 
 
 def parse_module(text: str, filename: str = "<mlir>") -> ModuleOp:

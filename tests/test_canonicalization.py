@@ -17,7 +17,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.transforms.canonicalize import CanonicalizePass
 
-from rasp_ir.compiler import make_context, run_pipeline
+from rasp_ir.compiler import run_pipeline
+from rasp_ir.dialects import make_context
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     ConstantOp,

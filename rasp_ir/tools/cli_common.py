@@ -345,7 +345,7 @@ def _load_mlir(path: Path, text: str, output: str | None) -> Source:
     from xdsl.parser import Parser
     from xdsl.utils.exceptions import ParseError, VerifyException
 
-    from rasp_ir.compiler import make_context
+    from rasp_ir.dialects import make_context
     from rasp_ir.dialects.transformer import ModelOp
     from rasp_ir.program import Program
 
