@@ -15,7 +15,8 @@ refusal reasons (first line of the message, numbers replaced by N), and every di
 failure (mismatch, or a crash that is not a RaspError) with a minimized reproducer.
 Failures are told apart by what failed and by the operations (with their encoding
 annotations) of their minimized program. Refusals whose message says a pass broke the
-IR are counted apart: they are RaspErrors, but compiler bugs.
+IR (or is a verifier's complaint about IR the compiler built) are counted apart: they
+are RaspErrors, but compiler bugs.
 `--case K --minimize-refusal` minimizes a refused case, keeping its reason.
 Exits 1 when there was a failure.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import random
+import re
 import signal
 import sys
 import time
@@ -39,8 +41,9 @@ def case_rng(seed: int, k: int) -> random.Random:
     return random.Random(f"{seed}:{k}")
 
 
-INTERNAL_ERROR_MARKERS = ("does not verify after", "internal error")
-"""Refusals whose message says the compiler broke its own IR: RaspErrors, but compiler bugs."""
+INTERNAL_ERROR = re.compile(r"does not verify after|internal error|inferred value .* but the result is")
+"""Refusals whose message is a verifier's complaint about IR the compiler built: RaspErrors,
+but compiler bugs (a valid program should compile, or be refused with a reason)."""
 
 LEAVES = ("tokens", "indices", "length", "full", "constant")
 
@@ -116,7 +119,7 @@ class Campaign:
             reason = refusal_key(outcome.refusal)
             self.refusals[reason] += 1
             self.refusal_example.setdefault(reason, k)
-            if any(marker in outcome.refusal for marker in INTERNAL_ERROR_MARKERS):
+            if INTERNAL_ERROR.search(outcome.refusal):
                 c["refused with an internal error"] += 1
             c["refused"] += 1
             return
@@ -179,7 +182,7 @@ class Campaign:
             ("programs tried", c["programs"]),
             ("programs compiled", c["compiled"]),
             ("compile refusals (RaspError)", c["refused"]),
-            ("  of which internal errors (IR broken by a pass)", c["refused with an internal error"]),
+            ("  of which internal errors (a verifier's complaint)", c["refused with an internal error"]),
             ("compiled, but no input the interpreter accepts", c["compiled, no valid input"]),
             ("inputs tried", c["inputs"]),
             ("inputs skipped (interpreter raised)", c["inputs skipped (interpreter raised)"]),
