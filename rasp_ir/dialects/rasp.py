@@ -680,38 +680,33 @@ class TokensOp(SOpOp):
         super().__init__(result_types=[result_type])
 
 
+class _PositionalOp(SOpOp):
+    """An int s-op the input's positions determine (indices, length)."""
+
+    result = result_def(SOpType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self, result_type: SOpType | None = None):
+        super().__init__(result_types=[result_type or SOpType(ValueKind.INT, Encoding.CATEGORICAL)])
+
+    def verify_(self) -> None:
+        super().verify_()
+        _require_kind(self, ValueKind.INT)
+
+
 @irdl_op_definition
-class IndicesOp(SOpOp):
+class IndicesOp(_PositionalOp):
     """Positions 0..n-1: `%i = rasp.indices : !rasp.sop<cat, int>`."""
 
     name = "rasp.indices"
-    result = result_def(SOpType)
-    traits = traits_def(Pure())
-    assembly_format = "attr-dict `:` type($result)"
-
-    def __init__(self, result_type: SOpType | None = None):
-        super().__init__(result_types=[result_type or SOpType(ValueKind.INT, Encoding.CATEGORICAL)])
-
-    def verify_(self) -> None:
-        super().verify_()
-        _require_kind(self, ValueKind.INT)
 
 
 @irdl_op_definition
-class LengthOp(SOpOp):
+class LengthOp(_PositionalOp):
     """The sequence length n at every position: `%n = rasp.length : !rasp.sop<cat, int>`."""
 
     name = "rasp.length"
-    result = result_def(SOpType)
-    traits = traits_def(Pure())
-    assembly_format = "attr-dict `:` type($result)"
-
-    def __init__(self, result_type: SOpType | None = None):
-        super().__init__(result_types=[result_type or SOpType(ValueKind.INT, Encoding.CATEGORICAL)])
-
-    def verify_(self) -> None:
-        super().verify_()
-        _require_kind(self, ValueKind.INT)
 
 
 def _require_kind(op: Operation, kind: ValueKind) -> None:
