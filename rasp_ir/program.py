@@ -17,9 +17,15 @@ interpreter), rather than refused:
   never occurs, like the 0 in the paper's `1 / aggregate(...)` BOS trick):
   the table holds a placeholder there and the op an `undefined` table of those
   inputs, where the IR interpreter raises as the DSL one does;
-- a str/bool aggregate without a default keeps RASP's default 0 (the dialect
-  lets an aggregate's default be of another kind than its values), so a compiled
-  model gives 0 exactly where the interpreter does.
+- an aggregate whose default is of another kind than its values (RASP's 0 for
+  bools or strings) holds both, each value as it is, so a compiled model gives
+  the default exactly where the interpreter does. Its kind (`_aggregate_kind`):
+  bools with a default 0 or 1 stay bool, bools with another number become that
+  number's kind (int or float: 0.5 and True are both numbers), and strings with a
+  number keep the values' kind, carrying the default (the dialect lets an
+  aggregate hold its default and what its input carries); a consumer that needs
+  numbers (a mean, a linear map) or an order (`<` in a select) of such a mix
+  refuses it with the reason.
 """
 
 from __future__ import annotations
@@ -66,7 +72,9 @@ from rasp_ir.dialects.rasp import (
     Value,
     ValueKind,
     ValuesAttr,
+    fits_kind,
     format_value,
+    holding_kind,
     kind_of,
     kind_of_values,
     value_key,
@@ -88,9 +96,6 @@ MAX_TABLE_ENTRIES = 100_000
 UNDEFINED = "undefined"
 """Attribute of a rasp.map / rasp.sequence_map: a table of the inputs where the
 user's function raised; the main table holds a placeholder there."""
-
-"""Unit attribute of a rasp.aggregate whose default the user did not give: it
-stands in for RASP's 0, which the aggregate's kind (str, bool) cannot hold."""
 
 
 def check_vocab_and_length(
@@ -333,6 +338,21 @@ def _mark_undefined(op: Operation, undefined: TableAttr | None) -> Operation:
     return op
 
 
+def _aggregate_kind(x_kind: ValueKind, values: Sequence[Value], default: Value) -> ValueKind:
+    """The kind of a categorical aggregate's result, which copies `values` (of an s-op
+    of `x_kind`) or gives `default`: the input's kind when it holds the default too (a
+    bool s-op holds 0 and 1), else the kind that holds both (`holding_kind`: bools with
+    0.5 are floats), else, for strings with numbers, the input's kind, carrying the
+    default of another kind as the dialect allows."""
+    everything = [*values, default]
+    if all(fits_kind(v, x_kind) for v in everything):
+        return x_kind
+    try:
+        return holding_kind(everything)
+    except TypeError:
+        return x_kind
+
+
 class _ModuleBuilder:
     """Builds one `rasp.program`, node by node, with value sets and tables."""
 
@@ -435,6 +455,7 @@ class _ModuleBuilder:
                     "predicates (EQ, LT, LEQ, GT, GEQ, NEQ, TRUE, FALSE) compile: combine selects with & | ~, "
                     "or map the keys/queries first"
                 )
+            self._check_order(node)
             return SelectOp(ssa(node.keys), ssa(node.queries), node.predicate)
         if isinstance(node, dsl.SelectorAnd):
             return SelectAndOp(ssa(node.fst), ssa(node.snd))
@@ -448,6 +469,23 @@ class _ModuleBuilder:
             return self._aggregate(node)
         raise RaspCompileError(f"'{node.label}': a {type(node).__name__} cannot be compiled")
 
+    def _check_order(self, node: dsl.Select) -> None:
+        """An ordered select (`<`, `<=`, `>`, `>=`) of strings with numbers has no meaning
+        (the interpreter raises); such a mix comes from an aggregate's default."""
+        if node.predicate not in (Predicate.LT, Predicate.LEQ, Predicate.GT, Predicate.GEQ):
+            return
+        values = [(child, v) for child in (node.keys, node.queries) for v in self.values[id(child)]]
+        text = next(((c, v) for c, v in values if isinstance(v, str)), None)
+        number = next(((c, v) for c, v in values if not isinstance(v, str)), None)
+        if text is None or number is None:
+            return
+        raise RaspCompileError(
+            f"select '{node.label}' orders its keys and queries ('{node.predicate}'), but they can hold "
+            f"the string {format_value(text[1])} (in '{text[0].label}') and {format_value(number[1])} "
+            f"(in '{number[0].label}'), which have no order; if one is an aggregate's default, give "
+            "that aggregate a default of the same kind as its values"
+        )
+
     def _kind(self, node: dsl.RASPExpr) -> ValueKind:
         t = self.ssa[id(node)].type
         assert isinstance(t, SOpType)
@@ -460,8 +498,11 @@ class _ModuleBuilder:
                 raise RaspCompileError(
                     f"linear_sequence_map '{node.label}': its input '{child.label}' holds strings"
                 )
-        ints = all(isinstance(c, int) for c in (node.fst_fac, node.snd_fac)) and all(
-            k in (ValueKind.INT, ValueKind.BOOL) for k in kinds
+        # Ints (and bools, the numbers 0 and 1) times int coefficients sum to ints; the
+        # value sets decide, as an s-op may hold numbers of another kind than its own
+        # (a bool aggregate's default 0.5, say: a float s-op).
+        ints = all(isinstance(c, int) for c in (node.fst_fac, node.snd_fac)) and not any(
+            isinstance(v, float) for child in (node.fst, node.snd) for v in self.values[id(child)]
         )
         result = self._type(node, ValueKind.INT if ints else ValueKind.FLOAT)
         return LinearSequenceMapOp(
@@ -531,12 +572,12 @@ class _ModuleBuilder:
     @staticmethod
     def _table_kind(node: dsl.RASPExpr, table: TableAttr) -> ValueKind:
         try:
-            return kind_of_values(r for _, r in table.data)
+            return holding_kind(r for _, r in table.data)
         except TypeError:
             kinds = sorted({str(kind_of(r)) for _, r in table.data})
             raise RaspCompileError(
                 f"{node.default_name} '{node.label}' returns values of mixed kinds ({', '.join(kinds)}); "
-                "an s-op holds one kind (ints and floats mix as floats)"
+                "an s-op holds one kind (ints and floats mix as floats, bools and numbers as numbers)"
             ) from None
 
     def _aggregate(self, node: dsl.Aggregate) -> Operation:
@@ -548,12 +589,7 @@ class _ModuleBuilder:
                 raise RaspCompileError(f"aggregate '{node.label}' is numerical but averages strings")
             kind = ValueKind.FLOAT
         else:
-            try:
-                kind = kind_of_values(values + [0 if default is None else default])
-            except TypeError:
-                # A default of another kind than the values (RASP's 0 for strings, say)
-                # is kept as it is: the dialect exempts an aggregate's default.
-                kind = x_kind
+            kind = _aggregate_kind(x_kind, values, node.default_value)
         selector, sop = self.ssa[id(node.selector)], self.ssa[id(node.sop)]
         op = AggregateOp(selector, sop, self._type(node, kind), default)
         if node.encoding is None and aggregate_encoding(op) == Encoding.NUMERICAL:
@@ -562,7 +598,26 @@ class _ModuleBuilder:
             # dropped with its uses, or rewrites would see a detached user.)
             op.drop_all_references()
             op = AggregateOp(selector, sop, self._type(node, ValueKind.FLOAT), default)
+        if aggregate_encoding(op) == Encoding.NUMERICAL:
+            self._check_numerical_aggregate(node, values)
         return op
+
+    @staticmethod
+    def _check_numerical_aggregate(node: dsl.Aggregate, values: list[Value]) -> None:
+        """A numerical aggregate holds numbers: neither a string it would average nor a string default."""
+        text = next((v for v in values if isinstance(v, str)), None)
+        if text is not None:
+            raise RaspCompileError(
+                f"aggregate '{node.label}' averages numbers (it is numerical: its selector may select "
+                f"several positions), but its input '{node.sop.label}' can hold the string {format_value(text)} "
+                "(an aggregate's default of another kind than its values): give that aggregate a numeric default"
+            )
+        if isinstance(node.default_value, str):
+            raise RaspCompileError(
+                f"aggregate '{node.label}' averages numbers (it is numerical: its selector may select "
+                f"several positions), so its default {format_value(node.default_value)} must be a number "
+                "too: give a numeric default, or make it categorical if it selects at most one position"
+            )
 
 
 # --------------------------------------------------------------------------- #
@@ -607,7 +662,8 @@ class TableFunction:
 
 
 def _to_kind(v: Value, kind: ValueKind) -> Value:
-    if kind == ValueKind.FLOAT and isinstance(v, int | bool):
+    # A bool stays a bool: a float s-op may hold bools as they are (`fits_kind`).
+    if kind == ValueKind.FLOAT and isinstance(v, int) and not isinstance(v, bool):
         return float(v)
     if kind == ValueKind.INT and isinstance(v, float) and v.is_integer():
         return int(v)

@@ -26,7 +26,6 @@ pytest.importorskip("hypothesis")
 
 from hypothesis import HealthCheck, Phase, event, given, settings  # noqa: E402
 
-from rasp_ir.interpreter.reference import Interpreter  # noqa: E402
 from rasp_ir.testing import (  # noqa: E402
     Fn,
     FuzzCase,
@@ -45,27 +44,6 @@ from rasp_ir.testing.strategies import fuzz_cases, random_case  # noqa: E402
 # --------------------------------------------------------------------------- #
 
 
-def _categorical_aggregate_averaged(case: FuzzCase, outcome: Outcome) -> bool:
-    """An aggregate annotated categorical selected several positions on a failing input
-    (the interpreter averages there; the compiled model copies one value)."""
-    if outcome.status != "mismatch":
-        return False
-    built = case.build_nodes()
-    aggregates = [
-        built[i]
-        for i in case.reachable()
-        if case.nodes[i].op == "aggregate" and case.nodes[i].encoding == "categorical"
-    ]
-    if not aggregates:
-        return False
-    interpreter = Interpreter()
-    for m in outcome.mismatches:
-        env = interpreter.evaluate_nodes(built[case.output], m.tokens)
-        if any((env[id(agg.selector)].sum(axis=1) >= 2).any() for agg in aggregates):
-            return True
-    return False
-
-
 def _small_numerical_errors(outcome: Outcome) -> bool:
     """A numerical output off by less than 0.05 wherever it is off."""
     return (
@@ -79,37 +57,8 @@ def _small_numerical_errors(outcome: Outcome) -> bool:
     )
 
 
-def _composite_selector_imprecise(case: FuzzCase, outcome: Outcome) -> bool:
-    """Numerical outputs a little off in a program with an `or`/`not` selector."""
-    return _small_numerical_errors(outcome) and any(case.nodes[i].op in ("or", "not") for i in case.reachable())
-
-
-def _onnxruntime_slightly_off(case: FuzzCase, outcome: Outcome) -> bool:
-    """Only onnxruntime disagrees (the numpy executor agrees), a little, numerically."""
-    return _small_numerical_errors(outcome) and {m.stage for m in outcome.mismatches} == {"onnxruntime"}
-
-
-def _linear_map_with_length_wrong(case: FuzzCase, outcome: Outcome) -> bool:
-    """Numerical outputs off in a program with a LinearSequenceMap that reads `length`
-    (directly or through other s-ops)."""
-    if outcome.status != "mismatch" or outcome.encoding != "numerical":
-        return False
-
-    def reads_length(i: int) -> bool:
-        n = case.nodes[i]
-        return n.op == "length" or any(reads_length(a) for a in n.args)
-
-    return any(
-        case.nodes[i].op == "linear_sequence_map" and reads_length(i) for i in case.reachable()
-    )
-
-
 KNOWN_FAILURES: dict[str, Callable[[FuzzCase, Outcome], bool]] = {
     # name: recognizer (the regression test test_<name> shows the bug)
-    "categorical_aggregate_that_averages": _categorical_aggregate_averaged,
-    "or_of_selects_over_many_values_is_within_tolerance": _composite_selector_imprecise,
-    "select_on_a_mean_is_within_tolerance_on_onnxruntime": _onnxruntime_slightly_off,
-    "linear_sequence_map_with_length": _linear_map_with_length_wrong,
 }
 
 

@@ -1,46 +1,262 @@
 """Which encoding an aggregate gets when the user did not choose one.
 
 Shared by `rasp-infer-encodings` and by value-set inference (which must know
-whether an open aggregate will copy or average before the compiler decides).
+whether an open aggregate will copy or average before the compiler decides), and
+by `rasp-to-transformer`, which guards at run time the categorical aggregates whose
+selector is not proven here to select at most one position.
+
+Everything here is a sound sufficient condition: False means "not proven", never
+"false". Value sets are the `values` attributes `rasp-infer-values` records (an
+over-approximation of what an s-op holds), else the keys of the op's table.
 """
 
 from __future__ import annotations
 
-from xdsl.ir import SSAValue
+from collections.abc import Callable, Sequence
+from itertools import product
+
+from xdsl.ir import Operation, SSAValue
 
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     Encoding,
     IndicesOp,
+    LinearSequenceMapOp,
     MapOp,
     Predicate,
     SelectAndOp,
+    SelectNotOp,
     SelectOp,
+    SelectOrOp,
+    SelectorWidthOp,
+    SelectTableOp,
+    SequenceMapOp,
     SOpType,
+    TableAttr,
+    Value,
     ValueKind,
+    known_values,
     value_key,
 )
 
+ORDER_CHECK_CAP = 256
+"""Most distinct (tuples of) values the order check of a selector_width enumerates."""
 
-def _unique_per_position(value: SSAValue) -> bool:
-    """True when no two positions can hold the same value (indices, or an injective map of them)."""
+_ORDERS = (Predicate.LT, Predicate.LEQ, Predicate.GT, Predicate.GEQ)
+
+
+def _all_different(values: Sequence[Value]) -> bool:
+    """No two of `values` are equal under Python's `==`, which `select ==` compares
+    (1, 1.0 and True are one value here: hashing agrees with `==`)."""
+    seen: set = set()
+    for v in values:
+        if v in seen:
+            return False
+        seen.add(v)
+    return True
+
+
+def _value_set(value: SSAValue, table: TableAttr | None = None, position: int = 0) -> list[Value] | None:
+    """The values `value` can take: its inferred set, else the arguments at `position`
+    of the table that reads it (a table covers its inputs), else the outputs of the table
+    that computes it, else None."""
+    attr = known_values(value)
+    if attr is not None:
+        return list(attr.data)
+    if table is not None and table.data:
+        return list({value_key(args[position]): args[position] for args, _ in table.data}.values())
+    owner = value.owner
+    if isinstance(owner, MapOp | SequenceMapOp) and owner.table.data:
+        return owner.table.outputs()  # what a table computes is one of its entries
+    return None
+
+
+def _table_injective(table: TableAttr, domain: Sequence[tuple[Value, ...]]) -> bool:
+    try:
+        outputs = [table.lookup(*args) for args in domain]
+    except KeyError:
+        return False
+    return _all_different(outputs)
+
+
+def same_sop(a: SSAValue, b: SSAValue) -> bool:
+    """`a` and `b` hold the same value at every position: one SSA value, or the same op
+    (same properties) over operands that are the same (e.g. two copies of a table)."""
+    if a is b:
+        return True
+    oa, ob = a.owner, b.owner
+    if not isinstance(oa, Operation) or not isinstance(ob, Operation) or type(oa) is not type(ob):
+        return False
+    if oa.regions or ob.regions or len(oa.results) != 1 or len(ob.results) != 1:
+        return False
+    if oa.properties != ob.properties or len(oa.operands) != len(ob.operands):
+        return False
+    return all(same_sop(x, y) for x, y in zip(oa.operands, ob.operands))
+
+
+def unique_per_position(value: SSAValue) -> bool:
+    """True when no two positions can hold equal values (a sufficient condition):
+    - `indices`;
+    - a map of a unique s-op whose table is injective on the input's values;
+    - a sequence_map (or linear_sequence_map) with a unique operand, injective on the
+      pairs of its operands' values (the pairs differ per position, so the results do);
+    - the selector_width of a selector that orders positions strictly by a unique key
+      (`select(u, u, <)`, `<=`, `>`, `>=`, or a composite of selects over the same
+      s-ops that is a total order): each position's rank."""
     owner = value.owner
     if isinstance(owner, IndicesOp):
         return True
-    if isinstance(owner, MapOp) and _unique_per_position(owner.input):
-        outputs = [value_key(r) for _, r in owner.table.data]
-        return len(outputs) == len(set(outputs))
+    if isinstance(owner, MapOp):
+        if not unique_per_position(owner.input):
+            return False
+        values = _value_set(owner.input, owner.table)
+        return values is not None and _table_injective(owner.table, [(v,) for v in values])
+    if isinstance(owner, SequenceMapOp):
+        if not (unique_per_position(owner.lhs) or unique_per_position(owner.rhs)):
+            return False
+        lhs, rhs = _value_set(owner.lhs, owner.table, 0), _value_set(owner.rhs, owner.table, 1)
+        return lhs is not None and rhs is not None and _table_injective(owner.table, list(product(lhs, rhs)))
+    if isinstance(owner, LinearSequenceMapOp):
+        if not (unique_per_position(owner.lhs) or unique_per_position(owner.rhs)):
+            return False
+        lhs, rhs = _value_set(owner.lhs), _value_set(owner.rhs)
+        if lhs is None or rhs is None:
+            return False
+        a, b = owner.coefficients
+        try:  # as the interpreter computes it
+            return _all_different([a * x + b * y for x, y in product(lhs, rhs)])
+        except TypeError:
+            return False
+    if isinstance(owner, SelectorWidthOp):
+        return _ranks(owner.selector)
     return False
+
+
+# Kept for callers of the old private name.
+_unique_per_position = unique_per_position
+
+
+def _ranks(selector: SSAValue) -> bool:
+    """selector_width(selector) differs at every position: the selector compares a tuple
+    of s-ops of the key position with the same tuple at the query position, one of them
+    is unique (so the tuples differ per position), and the comparison is a strict total
+    order on the tuples (a constant diagonal added): each width is then a rank."""
+    owner = selector.owner
+    if isinstance(owner, SelectOp) and owner.predicate.data in _ORDERS and same_sop(owner.keys, owner.queries):
+        # <, <=, >, >= are total orders on the values of one kind (every s-op has one).
+        return unique_per_position(owner.keys)
+    relation = _relation(selector)
+    if relation is None:
+        return False
+    sops, holds = relation
+    if not any(unique_per_position(s) for s in sops):
+        return False
+    sets = [_value_set(s) for s in sops]
+    if any(s is None for s in sets):
+        return False
+    size = 1
+    for s in sets:
+        size *= len(s)  # type: ignore[arg-type]
+    if size > ORDER_CHECK_CAP:
+        return False
+    domain = list(product(*sets))  # type: ignore[arg-type]
+    try:
+        return _strict_total_order(domain, holds)
+    except (TypeError, KeyError):
+        return False
+
+
+Relation = Callable[[tuple[Value, ...], tuple[Value, ...]], bool]
+
+
+def _relation(selector: SSAValue) -> tuple[list[SSAValue], Relation] | None:
+    """The selector as a relation between the key's and the query's values of a list of
+    s-ops, when every select in it compares an s-op with itself."""
+    sops: list[SSAValue] = []
+
+    def slot(v: SSAValue) -> int:
+        for i, s in enumerate(sops):
+            if same_sop(s, v):
+                return i
+        sops.append(v)
+        return len(sops) - 1
+
+    def build(sel: SSAValue) -> Relation | None:
+        op = sel.owner
+        if isinstance(op, SelectOp | SelectTableOp):
+            if not same_sop(op.keys, op.queries):
+                return None
+            i = slot(op.keys)
+            if isinstance(op, SelectOp):
+                pred = op.predicate.data
+                return lambda k, q: bool(pred(k[i], q[i]))
+            table = op.table
+            return lambda k, q: bool(table.lookup(k[i], q[i]))
+        if isinstance(op, SelectAndOp | SelectOrOp):
+            lhs, rhs = build(op.lhs), build(op.rhs)
+            if lhs is None or rhs is None:
+                return None
+            if isinstance(op, SelectAndOp):
+                return lambda k, q: lhs(k, q) and rhs(k, q)
+            return lambda k, q: lhs(k, q) or rhs(k, q)
+        if isinstance(op, SelectNotOp):
+            inner = build(op.input)
+            return None if inner is None else (lambda k, q: not inner(k, q))
+        return None
+
+    holds = build(selector)
+    return None if holds is None else (sops, holds)
+
+
+def _strict_total_order(domain: Sequence[tuple[Value, ...]], holds: Relation) -> bool:
+    """`holds(k, q)` off the diagonal is a strict total order on `domain` (whose entries
+    are different), and the diagonal is constant."""
+    n = len(domain)
+    m = [[holds(k, q) for k in domain] for q in domain]  # m[q][k]
+    if len({m[i][i] for i in range(n)}) > 1:
+        return False
+    before = [sum(m[q][k] for k in range(n) if k != q) for q in range(n)]
+    if len(set(before)) != n:
+        return False
+    return all(m[q][k] == (before[k] < before[q]) for q in range(n) for k in range(n) if k != q)
 
 
 def selects_at_most_one(selector: SSAValue) -> bool:
-    """A sufficient condition for every query selecting at most one key."""
+    """A sufficient condition for every query selecting at most one key:
+    - `select(keys, queries, ==)` with unique keys; `select(..., false)`;
+    - a select or select_table with unique keys under which each query value selects at
+      most one of the keys' values;
+    - an `and` with one side that selects at most one."""
     owner = selector.owner
     if isinstance(owner, SelectOp):
-        return owner.predicate.data == Predicate.EQ and _unique_per_position(owner.keys)
+        if owner.predicate.data == Predicate.FALSE:
+            return True
+        if not unique_per_position(owner.keys):
+            return False
+        if owner.predicate.data == Predicate.EQ:
+            return True
+        pred = owner.predicate.data
+        return _one_key_per_query(owner.keys, owner.queries, lambda k, q: bool(pred(k, q)))
+    if isinstance(owner, SelectTableOp):
+        if not unique_per_position(owner.keys):
+            return False
+        table = owner.table
+        return _one_key_per_query(owner.keys, owner.queries, lambda k, q: bool(table.lookup(k, q)), table)
     if isinstance(owner, SelectAndOp):
         return selects_at_most_one(owner.lhs) or selects_at_most_one(owner.rhs)
     return False
+
+
+def _one_key_per_query(
+    keys: SSAValue, queries: SSAValue, holds: Callable[[Value, Value], bool], table: TableAttr | None = None
+) -> bool:
+    kvals, qvals = _value_set(keys, table, 0), _value_set(queries, table, 1)
+    if kvals is None or qvals is None or len(kvals) * len(qvals) > ORDER_CHECK_CAP * ORDER_CHECK_CAP:
+        return False
+    try:
+        return all(sum(holds(k, q) for k in kvals) <= 1 for q in qvals)
+    except (TypeError, KeyError):
+        return False
 
 
 def aggregate_encoding(op: AggregateOp) -> Encoding:

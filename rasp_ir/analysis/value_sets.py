@@ -50,8 +50,10 @@ def _as_number(v: Value) -> Fraction:
 
 def normalize_value(v: Value, kind: ValueKind) -> Value:
     """A value in the Python type of `kind` (ints stay ints only in int s-ops), so that
-    lookups keyed by `value_key` (which keeps 1 and 1.0 apart) find it."""
-    if kind == ValueKind.FLOAT and isinstance(v, (int, bool)) and not isinstance(v, float):
+    lookups keyed by `value_key` (which keeps 1 and 1.0 apart) find it. A bool stays a
+    bool: a float s-op may hold bools as they are (`fits_kind`; a bool aggregate with a
+    default like 0.5), and a map or a categorical encoding must see True, not 1.0."""
+    if kind == ValueKind.FLOAT and isinstance(v, int) and not isinstance(v, bool):
         return float(v)
     if kind == ValueKind.INT and isinstance(v, float) and v.is_integer():
         return int(v)
@@ -60,6 +62,12 @@ def normalize_value(v: Value, kind: ValueKind) -> Value:
 
 def mean_values(inputs: Sequence[Value], max_seq_len: int, cap: int, where: str) -> list[Value]:
     """Every mean of a non-empty multiset of at most `max_seq_len` values from `inputs`."""
+    text = next((v for v in inputs if isinstance(v, str)), None)
+    if text is not None:
+        raise RaspCompileError(
+            f"{where} averages numbers, but its input can hold the string {text!r}; a mean needs "
+            "numbers (if the string is an aggregate's default, give that aggregate a numeric one)"
+        )
     numbers = sorted({_as_number(v) for v in inputs})
     means: set[Fraction] = set(numbers)
     sums: set[Fraction] = {Fraction(0)}
@@ -129,12 +137,20 @@ def infer_op_values(
     if isinstance(op, LinearSequenceMapOp):
         xs, ys = operand_values
         a, b = op.coefficients
+        text = next((v for v in [*xs, *ys] if isinstance(v, str)), None)
+        if text is not None:
+            raise RaspCompileError(
+                f"{where}: a linear map needs numbers, but its input can hold the string {text!r} "
+                "(if the string is an aggregate's default, give that aggregate a numeric one)"
+            )
         return done(a * _as_float(x) + b * _as_float(y) for x in xs for y in ys)
     if isinstance(op, AggregateOp):
         _, xs = operand_values
         default = [op.default_value]
         if aggregate_encoding(op) == Encoding.NUMERICAL:
-            return done(mean_values(xs, max_seq_len, cap, where) + default)
+            # A mean sees bools as 0/1, and so does a numerical encoding of the default.
+            number = [int(v) if isinstance(v, bool) else v for v in default]
+            return done(mean_values(xs, max_seq_len, cap, where) + number)
         # A categorical aggregate copies one selected value (see DESIGN.md section 2).
         return done(list(xs) + default)
     raise RaspCompileError(f"{where}: no value-set rule for '{op.name}'")

@@ -7,6 +7,9 @@ The graph computes exactly what `rasp_ir.dialects.transformer` specifies:
     outputs  output  [batch, seq]         int64 index into the output value table (categorical)
                                           or float32 value (numerical)
              scores  float32 [batch, seq, k]  the residual dims the unembedding reads
+             guard   float32 [batch, seq, g]  only for a model with g >= 1 run-time guards:
+                                          per guard, the largest of its dims (see
+                                          `rasp_ir.runtime.guards`; metadata `rasp_ir.guards`)
 
 Each head and MLP keeps its own weight sizes. Initializers and nodes are named after
 where they sit (`layer2.head0.w_q`, `layer3.mlp.w1`), so the graph reads in Netron.
@@ -41,6 +44,7 @@ from rasp_ir.runtime.metadata import (
     META_ENCODING,
     META_FORMAT,
     META_FORMAT_VERSION,
+    META_GUARDS,
     META_HEADS,
     META_LAYERS,
     META_LAYOUT,
@@ -191,6 +195,22 @@ def to_onnx(
         g.nodes.append(helper.make_node("Squeeze", ["scores", squeeze_axes], ["output"], name="unembed.value"))
         out_type = TensorProto.FLOAT
 
+    # -- run-time guards: the largest of each guarded aggregate's one-hot dims --------- #
+    guards = model.guard_list
+    if guards:
+        reduce_axes = g.const("guard.axes", np.array([2], dtype=np.int64))
+        maxima = []
+        for i, (_, guard_dims) in enumerate(guards):
+            picked = g.op(
+                "Gather", [body, g.const(f"guard{i}.dims", np.asarray(guard_dims, dtype=np.int64))],
+                f"guard{i}.dims_of", axis=2,
+            )
+            maxima.append(g.op("ReduceMax", [picked, reduce_axes], f"guard{i}.max", keepdims=1))
+        if len(maxima) == 1:
+            g.nodes.append(helper.make_node("Identity", maxima, ["guard"], name="guard.out"))
+        else:
+            g.nodes.append(helper.make_node("Concat", maxima, ["guard"], name="guard.out", axis=2))
+
     k = len(unembed.dim_list)
     graph = helper.make_graph(
         g.nodes,
@@ -202,7 +222,12 @@ def to_onnx(
         outputs=[
             helper.make_tensor_value_info("output", out_type, ["batch", "seq"]),
             helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "seq", k]),
-        ],
+        ]
+        + (
+            [helper.make_tensor_value_info("guard", TensorProto.FLOAT, ["batch", "seq", len(guards)])]
+            if guards
+            else []
+        ),
         initializer=g.initializers,
         doc_string=f"rasp-ir model @{model.model_name}: tokens without BOS -> one output per token",
     )
@@ -235,6 +260,8 @@ def to_onnx(
     }
     if source is not None:
         meta[META_SOURCE] = source
+    if guards:
+        meta[META_GUARDS] = _json([{"aggregate": label, "dims": dims} for label, dims in guards])
     helper.set_model_props(onnx_model, meta)
 
     if check:

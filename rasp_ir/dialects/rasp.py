@@ -108,6 +108,42 @@ def kind_of_values(values: Iterable[Value]) -> ValueKind:
     raise TypeError(f"values of mixed kinds: {', '.join(sorted(kinds))}")
 
 
+def fits_kind(value: Value, kind: ValueKind) -> bool:
+    """Whether an s-op of `kind` may hold `value` (the verifiers' rule).
+
+    Besides its own kind: an int in a float s-op; a bool in an int or float s-op, and
+    the number 0 or 1 in a bool s-op (False and True are the numbers 0 and 1). These
+    mixes come from aggregates: a bool aggregate holds RASP's default 0 where it selects
+    nothing, and one with a default like 0.5 is a float s-op that still copies bools.
+    Value sets and tables keep such values apart (`value_key`), so a map or a categorical
+    encoding sees each value as it is, while a mean or a numerical encoding sees numbers.
+    """
+    vk = kind_of(value)
+    if vk == kind:
+        return True
+    if kind == ValueKind.FLOAT:
+        return vk in (ValueKind.INT, ValueKind.BOOL)
+    if kind == ValueKind.INT:
+        return vk == ValueKind.BOOL
+    if kind == ValueKind.BOOL:
+        return vk in (ValueKind.INT, ValueKind.FLOAT) and value in (0, 1)
+    return False
+
+
+def holding_kind(values: Iterable[Value]) -> ValueKind:
+    """The kind that holds all `values` by `fits_kind`: as `kind_of_values`, and bools mixed
+    with numbers are bool when the numbers are all 0 or 1, else the numbers' kind (int or
+    float). Strings mixed with anything else have no such kind: TypeError."""
+    values = list(values)
+    kinds = {kind_of(v) for v in values}
+    if ValueKind.BOOL not in kinds or len(kinds) == 1 or ValueKind.STR in kinds:
+        return kind_of_values(values)
+    numbers = [v for v in values if not isinstance(v, bool)]
+    if all(v in (0, 1) for v in numbers):
+        return ValueKind.BOOL
+    return kind_of_values(numbers)
+
+
 def value_key(value: Value) -> tuple[str, Value]:
     """A hashable key that keeps True, 1 and 1.0 apart (Python's == does not)."""
     return (type(value).__name__, value)
@@ -467,11 +503,9 @@ def _check_result_kind(op: Operation, values: Iterable[Value], what: str) -> Non
     assert isinstance(result_type, SOpType)
     kind = result_type.value_kind
     for v in values:
-        vk = kind_of(v)
-        fits = vk == kind or (kind == ValueKind.FLOAT and vk == ValueKind.INT)
-        if not fits:
+        if not fits_kind(v, kind):
             raise VerifyException(
-                f"'{op.name}': {what} {format_value(v)} is {vk}, but the result is !rasp.sop of {kind}"
+                f"'{op.name}': {what} {format_value(v)} is {kind_of(v)}, but the result is !rasp.sop of {kind}"
             )
 
 
@@ -927,6 +961,18 @@ class SelectOp(IRDLOperation):
             raise VerifyException(
                 f"'{self.name}': '{self.predicate.data}' compares {k.value_kind} keys with {q.value_kind} queries"
             )
+        if ordered:
+            # An s-op can carry a value of another kind (an aggregate's default, such as
+            # RASP's 0 in a string s-op); strings and numbers have no order.
+            sets = [known_values(v) for v in (self.keys, self.queries)]
+            values = [v for s in sets if s is not None for v in s.data]
+            if len({isinstance(v, str) for v in values}) > 1:
+                text = next(format_value(v) for v in values if isinstance(v, str))
+                number = next(format_value(v) for v in values if not isinstance(v, str))
+                raise VerifyException(
+                    f"'{self.name}': '{self.predicate.data}' would compare {number} with the string {text}; "
+                    "strings and numbers have no order"
+                )
 
 
 class _BinarySelectorOp(IRDLOperation):
@@ -1032,11 +1078,17 @@ class AggregateOp(SOpOp):
 
     def verify_values(self) -> None:
         # The default may be of another kind than the values (the paper's default is 0,
-        # also for strings), so it is left out of the kind check.
+        # also for strings), so it is left out of the kind check; so are the values of
+        # another kind that the input carries (an earlier aggregate's default), which a
+        # copy passes on as they are.
         values = self.attributes.get("values")
         if isinstance(values, ValuesAttr):
-            default = value_key(self.default_value)
-            _check_result_kind(self, [v for v in values.data if value_key(v) != default], "inferred value")
+            carried = {value_key(self.default_value)}
+            input_values = known_values(self.input)
+            if input_values is not None and isinstance(self.input.type, SOpType):
+                input_kind = self.input.type.value_kind
+                carried.update(value_key(v) for v in input_values.data if not fits_kind(v, input_kind))
+            _check_result_kind(self, [v for v in values.data if value_key(v) not in carried], "inferred value")
         else:
             super().verify_values()
 

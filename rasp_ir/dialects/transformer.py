@@ -16,7 +16,7 @@ A `transformer.model` holds one block: an SSA chain over the residual stream.
       transformer.unembed %2 categorical dims [3, 4] values ["a", "b"] label "output" : !transformer.residual<5>
     }
 
-(`tolerance` and every `label` are optional; a numerical output reads
+(`tolerance`, `guards` and every `label` are optional; a numerical output reads
 `transformer.unembed %2 numerical dims [6] : !transformer.residual<7>`. Tensors of more than
 100 values print as hex bytes, `dense<"0x...">`.)
 
@@ -33,6 +33,9 @@ Structure (checked by the verifiers):
   `max_seq_len` an i64 >= 1; `tolerance` an f64 (default 1e-3, `DEFAULT_TOLERANCE`).
 - unembed: `dims` are distinct and < D; categorical needs `values`, one per dim (a
   `#rasp.values`, so distinct); numerical reads exactly one dim and has no `values`.
+- `guards ["%sort = rasp.aggregate" [5, 6, 7], ...]` (optional, after `tolerance`): the
+  categorical aggregates whose selector the compiler could not prove to select at most
+  one position, each with the one-hot dims of its output (distinct, < D, at least one).
 
 Computation (normative; the numpy executor and the ONNX backend compute exactly this):
 - Input ids `[B, S]`, position 0 is BOS. Ids 0..V-1 index `vocab` in order; id V is BOS.
@@ -48,6 +51,12 @@ Computation (normative; the numpy executor and the ONNX backend compute exactly 
 - unembed, categorical: `scores = x[..., dims]`, output index = argmax (first max wins),
   decoded value = `values[index]`. Numerical: one dim, output value = `x[..., dims[0]]`.
   Outputs leave out the BOS position.
+- guards: per guard and position, `max(x[..., dims])` of the final residual (no layer
+  writes an s-op's dims twice). A categorical aggregate writes a one-hot row where it
+  copies one value, or a mean of equal values; where it averages different values, no
+  dim is above 1 - 1/max_seq_len. The runtime refuses an input (`RaspInputError`) with a
+  real (not BOS, not padding) position whose max is below 1 - 1/(2 max_seq_len)
+  (`rasp_ir.runtime.guards`): there the program averages and the model would copy.
 
 Building from Python (numpy arrays of any float dtype; stored as float32):
 
@@ -57,7 +66,8 @@ Building from Python (numpy arrays of any float dtype; stored as float32):
     mlp = MLPOp.from_arrays(attn.result, w1=..., b1=..., w2=..., b2=..., label="...")
     out = UnembedOp(mlp.result, Encoding.CATEGORICAL, dims=[3, 4], values=["a", "b"], label="output")
     model = ModelOp("prog", layout=[...], vocab=[...], bos="BOS", max_seq_len=8,
-                    body=[embed, attn, mlp, out], tolerance=1e-3)
+                    body=[embed, attn, mlp, out], tolerance=1e-3,
+                    guards=[("%sort = rasp.aggregate", [5, 6, 7])])
 
 Weights read back as read-only float32 numpy arrays named `<property>_array`
 (`head.w_q_array`, `mlp.b1_array`, `embed.token_table_array`; `q_array`, `token_array`...
@@ -90,7 +100,7 @@ from xdsl.dialects.builtin import (
     f32,
     i64,
 )
-from xdsl.ir import Attribute, Block, Dialect, Operation, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.ir import Attribute, Block, Data, Dialect, Operation, ParametrizedAttribute, Region, SSAValue, TypeAttribute
 from xdsl.irdl import (
     IRDLOperation,
     VarConstraint,
@@ -260,6 +270,36 @@ class ResidualType(ParametrizedAttribute, TypeAttribute):
     def verify(self) -> None:
         if self.width < 1:
             raise VerifyException(f"!transformer.residual: the width must be >= 1, not {self.width}")
+
+
+@irdl_attr_definition
+class GuardsAttr(Data[tuple[tuple[str, tuple[int, ...]], ...]]):
+    """Run-time guards of a model: `#transformer.guards["%sort = rasp.aggregate" [5, 6, 7]]`
+    (in the model's format just the list). Each is a label (the aggregate, as the compiler
+    names it) and the residual dims of its one-hot output."""
+
+    name = "transformer.guards"
+
+    @classmethod
+    def parse_parameter(cls, parser: AttrParser) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        def entry() -> tuple[str, tuple[int, ...]]:
+            label = parser.parse_str_literal(" (a guard's label)")
+            dims = parser.parse_comma_separated_list(
+                parser.Delimiter.SQUARE, lambda: parser.parse_integer(allow_boolean=False, allow_negative=False)
+            )
+            return (label, tuple(dims))
+
+        return tuple(parser.parse_comma_separated_list(parser.Delimiter.SQUARE, entry))
+
+    def print_parameter(self, printer: Printer) -> None:
+        entries = ", ".join(
+            f"{format_value(label)} [{', '.join(map(str, dims))}]" for label, dims in self.data
+        )
+        printer.print_string(f"[{entries}]")
+
+    @staticmethod
+    def of(guards: Iterable[tuple[str, Sequence[int]]]) -> GuardsAttr:
+        return GuardsAttr(tuple((str(label), tuple(int(d) for d in dims)) for label, dims in guards))
 
 
 def _width(value: SSAValue, op: Operation, role: str = "the operand") -> int:
@@ -664,13 +704,14 @@ class ModelOp(IRDLOperation):
     bos = prop_def(ValueAttr)
     max_seq_len = prop_def(IntegerAttr[I64])
     tolerance = opt_prop_def(FloatAttr[Float64Type])
+    guards = opt_prop_def(GuardsAttr)
     body = region_def("single_block")
 
     traits = traits_def(SymbolOpInterface(), IsolatedFromAbove())
 
     assembly_format = (
         "$sym_name `layout` $layout `vocab` $vocab `bos` $bos `max_seq_len` $max_seq_len"
-        " (`tolerance` $tolerance^)? attr-dict-with-keyword $body"
+        " (`tolerance` $tolerance^)? (`guards` $guards^)? attr-dict-with-keyword $body"
     )
 
     def __init__(
@@ -683,6 +724,7 @@ class ModelOp(IRDLOperation):
         max_seq_len: int,
         body: Region | Iterable[Operation],
         tolerance: float | None = None,
+        guards: Iterable[tuple[str, Sequence[int]]] | GuardsAttr | None = None,
     ):
         props: dict[str, Attribute] = {
             "sym_name": StringAttr(name),
@@ -693,6 +735,10 @@ class ModelOp(IRDLOperation):
         }
         if tolerance is not None:
             props["tolerance"] = FloatAttr(float(tolerance), Float64Type())
+        if guards is not None:
+            attr = guards if isinstance(guards, GuardsAttr) else GuardsAttr.of(guards)
+            if attr.data:
+                props["guards"] = attr
         region = body if isinstance(body, Region) else Region(Block(list(body)))
         super().__init__(properties=props, regions=[region])
 
@@ -725,6 +771,11 @@ class ModelOp(IRDLOperation):
     @property
     def width(self) -> int:
         return len(self.layout.data)
+
+    @property
+    def guard_list(self) -> list[tuple[str, list[int]]]:
+        """The run-time guards: (label of the aggregate, dims of its one-hot output)."""
+        return [] if self.guards is None else [(label, list(dims)) for label, dims in self.guards.data]
 
     @property
     def embed(self) -> EmbedOp:
@@ -778,6 +829,16 @@ class ModelOp(IRDLOperation):
             raise VerifyException(
                 f"{where}: the layout has {len(self.layout.data)} labels but the residual stream has width {d}"
             )
+        for label, dims in self.guard_list:
+            if not dims:
+                raise VerifyException(f"{where}: the guard of {label} reads no dims; give at least one")
+            if len(set(dims)) != len(dims):
+                raise VerifyException(f"{where}: the guard of {label} lists a dim twice: {dims}")
+            for i in dims:
+                if not 0 <= i < d:
+                    raise VerifyException(
+                        f"{where}: the guard of {label} reads dim {i}, out of range for a residual of width {d}"
+                    )
         prev: SSAValue = ops[0].result
         for op in ops[1:]:
             if isinstance(op, EmbedOp):
@@ -822,5 +883,5 @@ def find_model(obj: Operation, name: str | None = None) -> ModelOp:
 Transformer = Dialect(
     "transformer",
     [ModelOp, EmbedOp, AttentionOp, HeadOp, MLPOp, UnembedOp],
-    [ResidualType],
+    [ResidualType, GuardsAttr],
 )

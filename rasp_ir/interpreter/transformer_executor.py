@@ -9,6 +9,10 @@ patterns of every head.
     ex = TransformerExecutor(module)            # a ModuleOp holding one transformer.model, or the op
     ex.run([["a", "b"], ["b"]])                 # -> [["b", "a"], ["b"]]
     outputs, scores = ex.run_ids(ids, mask)     # ids [B, S] with BOS at position 0
+
+A model with run-time guards (`ModelOp.guards`) makes `run` and `run_ids` raise
+`rasp_ir.runtime.guards.InputRefused` (a `RaspInputError`) on an input where a categorical
+aggregate averages different values; `guards_ids` gives the guard values themselves.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from xdsl.utils.exceptions import VerifyException
 from rasp_ir.dialects.transformer import AttentionOp, MLPOp, ModelOp, find_model
 from rasp_ir.errors import RaspInputError, RaspModelError
 from rasp_ir.runtime.codec import CATEGORICAL, NUMERICAL, Codec
+from rasp_ir.runtime.guards import check_guards
 
 # What a padded key's attention score is set to (not -inf: a row of padded keys stays finite).
 MASKED_SCORE = -1e9
@@ -108,6 +113,9 @@ class TransformerExecutor:
         unembed = op.unembed
         self.encoding = CATEGORICAL if unembed.is_categorical else NUMERICAL
         self.dims = np.asarray(unembed.dim_list, dtype=np.int64)
+        self.guards: list[tuple[str, np.ndarray]] = [
+            (label, np.asarray(dims, dtype=np.int64)) for label, dims in op.guard_list
+        ]
         self.codec = Codec(
             vocab=op.vocabulary,
             bos=op.bos_value,
@@ -175,12 +183,28 @@ class TransformerExecutor:
 
     # -- public API ------------------------------------------------------------ #
 
+    def _guard_values(self, x: np.ndarray) -> np.ndarray:
+        body = x[:, 1:, :]
+        if not self.guards:
+            return np.zeros((*body.shape[:2], 0), dtype=x.dtype)
+        return np.stack([body[..., dims].max(axis=-1) for _, dims in self.guards], axis=-1)
+
     def run_ids(self, ids: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`ids` `[B, S]` (BOS id at position 0), `mask` `[B, S]` (1 real, 0 padding) ->
         `(outputs [B, S-1], scores [B, S-1, k])`. Outputs are indices into the unembedding's
-        value table (categorical, int64) or the values themselves (numerical, `dtype`)."""
+        value table (categorical, int64) or the values themselves (numerical, `dtype`).
+        Raises `InputRefused` (row b is input b) where a run-time guard refuses the input."""
         ids, mask = self._check_ids(ids, mask)
-        return self._unembed(self._forward(ids, mask))
+        x = self._forward(ids, mask)
+        if self.guards:
+            check_guards(self._guard_values(x), mask[:, 1:], [label for label, _ in self.guards], self.codec.max_seq_len)
+        return self._unembed(x)
+
+    def guards_ids(self, ids: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """The run-time guards' values `[B, S-1, n_guards]`: per guard and position (BOS left
+        out), the largest of the guarded aggregate's one-hot dims (see `ModelOp.guards`)."""
+        ids, mask = self._check_ids(ids, mask)
+        return self._guard_values(self._forward(ids, mask))
 
     def run(self, batch: Sequence[Sequence[Any]]) -> list[list[Any]]:
         """Token lists (no BOS, mixed lengths) -> one list of decoded output values each."""

@@ -1,7 +1,7 @@
 """`transformer-drop-unread-dims`: remove residual dimensions nothing reads, and dead units.
 
 A dimension survives when a head (query, key or value weights), an MLP (first
-weights) or the unembedding reads it; every other dimension only holds values
+weights), the unembedding or a run-time guard (`ModelOp.guards`) reads it; every other dimension only holds values
 no later computation looks at, so dropping it from every weight matrix changes no
 output. Then MLP hidden units and head value features that write nothing are
 dropped too.
@@ -24,6 +24,8 @@ from rasp_ir.passes.combine_layers import reads
 
 def _live_dims(model: ModelOp) -> list[int]:
     live: set[int] = set(model.unembed.dim_list)
+    for _, dims in model.guard_list:
+        live |= set(dims)
     for layer in model.layers:
         live |= reads(layer)
     return sorted(live)
@@ -76,6 +78,7 @@ def prune_model(model: ModelOp) -> ModelOp:
         max_seq_len=model.seq_len,
         body=body,
         tolerance=model.tolerance_value,
+        guards=[(label, [new_index[d] for d in dims]) for label, dims in model.guard_list],
     )
     pruned.attributes.update(model.attributes)
     return pruned

@@ -33,7 +33,9 @@ from rasp_ir.dialects.rasp import (
     MapOp,
     OutputOp,
     ProgramOp,
+    SelectOp,
     SelectorType,
+    SelectTableOp,
     SelectorWidthOp,
     SequenceMapOp,
     SOpType,
@@ -45,11 +47,13 @@ from rasp_ir.dialects.rasp import (
 )
 from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
+from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
 WIDTH = (SelectorWidthOp, LengthOp)
 DEFAULT_MAX_HIDDEN = 16384
 MAX_PRE_ACTIVATION = 1e6
+FLOAT32_EPS = 2.0**-23
 """Largest pre-activation a step unit may reach: float32 keeps it exact to well under
 its 1/2 margin (6e-8 relative error)."""
 
@@ -146,7 +150,7 @@ def choose_leaves(
         raise RaspCompileError(
             f"'{root.name}'{_named(root)} cannot be compiled to one exact MLP even from its direct "
             f"operands: {still}. Raise the limit with rasp-allocate-layers{{max_hidden=N}} "
-            "(or compile(..., max_hidden=N)), lower max_seq_len, or shrink its inputs' value sets"
+            "(in a pipeline given to compile(..., pipeline=...)), lower max_seq_len, or shrink its inputs' value sets"
         )
     return leaves, reason
 
@@ -197,44 +201,249 @@ def tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
     return table
 
 
+def leaf_noise(leaf: Leaf) -> float:
+    """The largest error the residual stream may hold on a leaf (absolute): for a
+    selector_width's scratch dimension the leak `weights.width_scale` allows plus float32
+    rounding of the softmax; for a mean the most `weights.aggregate_scale` allows; for a value an MLP computed its float32 rounding with room to spare;
+    for embedded values (exact table entries) float32 rounding."""
+    xs = sorted({float(v) for v in leaf.raw_values()})
+    step = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)
+    if leaf.scratch:
+        return WIDTH_LEAK + 2.0 * FLOAT32_EPS
+    bound = max(1.0, *(abs(x) for x in xs))
+    owner = leaf.value.owner
+    if isinstance(owner, AggregateOp):
+        # aggregate_scale keeps unselected keys' weight within NOISE * bound (at most an
+        # eighth of the gap). Scores from one-hots an MLP computed with steps carry float32
+        # rounding, which rasp-to-transformer bounds only by the tolerance: then assume the
+        # eighth of the gap.
+        if _exact_scores(owner.selector):
+            return min(NOISE * bound, step / 8.0) + 2.0 * FLOAT32_EPS * bound
+        return step / 8.0
+    if isinstance(owner, ELEMENTWISE):
+        return 1e-5 * bound
+    return FLOAT32_EPS * bound
+
+
+def _exact_scores(selector: SSAValue) -> bool:
+    """Whether every s-op a selector compares is an exact one-hot in the residual stream."""
+    owner = selector.owner
+    if isinstance(owner, SelectOp | SelectTableOp):
+        return _exact_onehot(owner.keys) and _exact_onehot(owner.queries)
+    return all(_exact_scores(v) for v in owner.operands)  # and / or / not
+
+
+def _exact_onehot(value: SSAValue) -> bool:
+    """Whether a categorical s-op's one-hot is exact: the embedding's, a lookup's (an MLP
+    of categorical inputs only), or a copy of one. Steps over numerical inputs are not."""
+    owner = value.owner
+    if not isinstance(value.type, SOpType) or value.type.is_numerical:
+        return False
+    if isinstance(owner, TokensOp | IndicesOp | ConstantOp):
+        return True
+    if isinstance(owner, ELEMENTWISE):
+        return all(_exact_onehot(v) for v in owner.operands)
+    if isinstance(owner, AggregateOp):
+        return _exact_onehot(owner.input)
+    return False
+
+
 def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
-    """Coefficients s for the numerical leaves such that z = sum(s_j x_j) takes a different
-    value on every combination of their values (mixed radix: a one-step change of leaf j
-    outweighs every change of the leaves before it). Returns (s, the smallest gap between
-    two z values, the span of z); one MLP then computes any function of these leaves as
-    exact steps along z."""
-    coeffs: list[float] = []
-    span, gap = 0.0, math.inf
-    for leaf in leaves:
+    """Coefficients s for the numerical leaves (in their order) such that z = sum(s_j x_j)
+    takes a different value on every combination of their values (mixed radix: a one-step
+    change of a leaf outweighs every change of the leaves before it). Returns (s, the
+    smallest gap between two z values, the span of z); one MLP then computes any function
+    of these leaves as exact steps along z.
+
+    Each leaf's noise reaches z times its coefficient, and later leaves get large ones: so
+    the leaves noisiest relative to their own gaps come first (`code_noise` says whether
+    the noise stays inside the steps' margins)."""
+    def order(leaf: Leaf) -> float:
         xs = sorted({float(v) for v in leaf.raw_values()})
+        step = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)
+        return -leaf_noise(leaf) / step
+
+    coeffs = [0.0] * len(leaves)
+    span, gap = 0.0, math.inf
+    for i in sorted(range(len(leaves)), key=lambda i: order(leaves[i])):
+        xs = sorted({float(v) for v in leaves[i].raw_values()})
         if len(xs) < 2:
-            coeffs.append(0.0)
             continue
         step = min(b - a for a, b in zip(xs, xs[1:]))
         scale = 1.0 if gap == math.inf else (span + gap) / step
-        coeffs.append(scale)
+        coeffs[i] = scale
         gap = min(gap, scale * step)
         span += scale * (xs[-1] - xs[0])
     return coeffs, gap, span
 
 
-def representable_units(leaves: Sequence[Leaf]) -> int:
+def code_noise(leaves: Sequence[Leaf], coeffs: Sequence[float]) -> float:
+    """The largest error of z = sum(s_j x_j) from the leaves' noise."""
+    return sum(abs(c) * leaf_noise(leaf) for leaf, c in zip(leaves, coeffs))
+
+
+SEPARABLE_CHECK_LIMIT = 50_000
+"""Largest table `additive_parts` checks (it is built in Python, one entry at a time)."""
+
+
+def additive_parts(root: Operation, leaves: Sequence[Leaf], table: dict[tuple, Value] | None = None):
+    """When root is numerical and, for every combination of its categorical leaves, a sum
+    f = g_1(x_1) + ... + g_k(x_k) of one function per numerical leaf (a linear map of two
+    numbers is), those functions: {categorical combination (value keys): [[g_j at each raw
+    value of leaf j] for each numerical leaf j]}. Else None.
+
+    An MLP then computes each g_j from its own leaf, with steps as coarse as that leaf's
+    values: a joint code over all the numerical leaves would need steps as fine as the gaps
+    between all their combinations, which float32 loses first (and scratch-dimension noise,
+    scaled by the code's large coefficients, can cross)."""
+    result = root.results[0]
+    numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
+    if len(numerical) < 2 or not isinstance(result.type, SOpType) or not result.type.is_numerical:
+        return None
+    raws = [leaf.raw_values() for leaf in leaves]
+    if math.prod(len(r) for r in raws) > SEPARABLE_CHECK_LIMIT:
+        return None
+    table = tabulate(root, leaves) if table is None else table
+    categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
+    parts: dict[tuple, list[list[float]]] = {}
+    for combo in product(*(raws[i] for i in categorical)):
+        key = [None] * len(leaves)
+        for i, v in zip(categorical, combo):
+            key[i] = value_key(v)
+
+        def f(point: Sequence[int]) -> float:
+            for i, k in zip(numerical, point):
+                key[i] = value_key(raws[i][k])
+            return float(table[tuple(key)])
+
+        base = [0] * len(numerical)
+        f0 = f(base)
+        gs = []
+        for j in range(len(numerical)):
+            point = list(base)
+            g = []
+            for k in range(len(raws[numerical[j]])):
+                point[j] = k
+                g.append(f(point) - f0)
+            gs.append(g)
+        scale = 1e-9 * max(1.0, abs(f0), *(abs(v) for g in gs for v in g))
+        for point in product(*(range(len(raws[i])) for i in numerical)):
+            if abs(f0 + sum(g[k] for g, k in zip(gs, point)) - f(point)) > scale:
+                return None
+        gs[0] = [f0 + v for v in gs[0]]
+        parts[tuple(value_key(v) for v in combo)] = gs
+    return parts
+
+
+def representable_units(leaves: Sequence[Leaf], separable: bool = False) -> int:
     """Most hidden units one MLP needs to compute a function of `leaves` exactly: a gate per
-    combination of categorical values, and behind it two units per step in z plus one."""
+    combination of categorical values, and behind it two units per step in z plus one (per
+    numerical leaf's own steps when the function is a sum of one function per leaf)."""
     combos = math.prod(len(leaf.raw_values()) for leaf in leaves if not leaf.numerical)
-    points = math.prod(len(leaf.raw_values()) for leaf in leaves if leaf.numerical)
-    return combos * (2 * points + 1) if any(leaf.numerical for leaf in leaves) else combos
+    sizes = [len(leaf.raw_values()) for leaf in leaves if leaf.numerical]
+    if not sizes:
+        return combos
+    points = sum(sizes) if separable else math.prod(sizes)
+    return combos * (2 * points + len(sizes) if separable else 2 * points + 1)
+
+
+def _too_fine(numerical: Sequence[Leaf]) -> str | None:
+    coeffs, gap, span = numeric_code(numerical)
+    if gap == math.inf:
+        return None
+    what = "its numerical input needs" if len(numerical) == 1 else f"its {len(numerical)} numerical inputs need"
+    if 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
+        return f"{what} steps too fine for float32 ({span / gap:.3g} distinct levels)"
+    # Steps switch within a quarter gap of z; keep the noise within half of that.
+    if code_noise(numerical, coeffs) > gap / 8.0:
+        return f"{what} steps finer than the noise their inputs carry (a joint code of {span / gap:.3g} levels)"
+    return None
+
+
+ROUNDING_ESTIMATE_BUDGET = 2e-2
+"""Largest `step_rounding` estimate allowed for a numerical result. Measured float32 errors
+(numpy and onnxruntime) stay at 3-10% of the estimate, so this keeps them below the
+default tolerance of 1e-3 (e.g. a numerical selector_width: fine at max_seq_len 256, whose
+estimate is 7.9e-3 and error 2.4e-4; refused at 512, 3.1e-2 and 2.4e-3)."""
+
+
+def _series(root: Operation, leaves: Sequence[Leaf]):
+    """The 1-D functions an MLP computing a numerical root builds as steps: (xs, ys, gated)
+    for each categorical combination and each numerical piece (a leaf of its own when the
+    function is a sum of one function per leaf, else the joint code z)."""
+    numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
+    categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
+    raws = [leaf.raw_values() for leaf in leaves]
+    table = tabulate(root, leaves)
+    gated = bool(categorical)
+    parts = additive_parts(root, leaves, table)
+    if parts is not None:
+        for gs in parts.values():
+            for i, g in zip(numerical, gs):
+                pairs = sorted(zip((float(v) for v in raws[i]), g))
+                yield [x for x, _ in pairs], [y for _, y in pairs], gated
+        return
+    coeffs, _, _ = numeric_code([leaves[i] for i in numerical])
+    for combo in product(*(raws[i] for i in categorical)):
+        key: list = [None] * len(leaves)
+        for i, v in zip(categorical, combo):
+            key[i] = value_key(v)
+        points = []
+        for point in product(*(raws[i] for i in numerical)):
+            for i, v in zip(numerical, point):
+                key[i] = value_key(v)
+            points.append((sum(c * float(v) for c, v in zip(coeffs, point)), float(table[tuple(key)])))
+        points.sort()
+        yield [z for z, _ in points], [y for _, y in points], gated
+
+
+def step_rounding(root: Operation, leaves: Sequence[Leaf]) -> float:
+    """An estimate of the float32 rounding the steps of a numerical root's MLP leave on it:
+    a step unit past its threshold holds up to slope * reach (plus the gate's offset that
+    cancels on the open gate), and its pair writes the step's size times the difference of
+    two such numbers, exact only to float32's relative precision. Pieces an MLP builds as
+    an affine map are left out (their rounding is relative to the values themselves)."""
+    estimate = 0.0
+    for xs, ys, gated in _series(root, leaves):
+        if len(xs) < 2 or affine_fit(xs, ys) is not None:
+            continue
+        for i in range(len(xs) - 1):
+            delta = ys[i + 1] - ys[i]
+            if not delta:
+                continue
+            slope = 2.0 / (xs[i + 1] - xs[i])
+            t = (xs[i] + xs[i + 1]) / 2.0
+            reach = slope * max(abs(xs[-1] - t), abs(xs[0] - t)) + 1.0
+            estimate = max(estimate, FLOAT32_EPS * (2.0 * reach if gated else reach) * abs(delta))
+    return estimate
+
+
+def _too_fine_for_output(root: Operation, leaves: Sequence[Leaf]) -> str | None:
+    result = root.results[0]
+    if not isinstance(result.type, SOpType) or not result.type.is_numerical:
+        return None
+    if not any(leaf.numerical for leaf in leaves) or math.prod(len(leaf.raw_values()) for leaf in leaves) > SEPARABLE_CHECK_LIMIT:
+        return None
+    estimate = step_rounding(root, leaves)
+    if estimate > ROUNDING_ESTIMATE_BUDGET:
+        return (
+            f"its steps are too fine for float32 at its output's scale (estimated rounding {estimate:.2g}, "
+            f"more than {ROUNDING_ESTIMATE_BUDGET:g})"
+        )
+    return None
 
 
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
+    separable = additive_parts(root, leaves) is not None
     if numerical:
-        _, gap, span = numeric_code(numerical)
-        if gap != math.inf and 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
-            what = "its numerical input needs" if len(numerical) == 1 else f"its {len(numerical)} numerical inputs need"
-            return f"{what} steps too fine for float32 ({span / gap:.3g} distinct levels)"
-    units = representable_units(leaves)
+        for group in [[leaf] for leaf in numerical] if separable else [numerical]:
+            if (reason := _too_fine(group)) is not None:
+                return reason
+        if (reason := _too_fine_for_output(root, leaves)) is not None:
+            return reason
+    units = representable_units(leaves, separable)
     if units > max_hidden:
         return f"it would need up to {units} hidden units (more than {max_hidden})"
     return None

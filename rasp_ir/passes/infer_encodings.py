@@ -35,6 +35,7 @@ from rasp_ir.dialects.rasp import (
     SOpType,
     TableAttr,
     ValueKind,
+    format_value,
     known_values,
 )
 from rasp_ir.analysis.encodings import aggregate_encoding
@@ -84,6 +85,12 @@ class InferEncodingsPass(ModulePass):
             if aggregate_encoding(inner) == Encoding.CATEGORICAL:
                 new_type = result_type.with_encoding(Encoding.CATEGORICAL)
             else:
+                if isinstance(inner.default_value, str):
+                    raise RaspCompileError(
+                        f"{self.name}: {describe(inner)} averages numbers (its selector may select several "
+                        f"positions), so its default {format_value(inner.default_value)} must be a number too: "
+                        "give a numeric default, or make it categorical if it selects at most one position"
+                    )
                 new_type = SOpType(ValueKind.FLOAT, Encoding.NUMERICAL)
             Rewriter.replace_value_with_new_type(inner.result, new_type)
 
@@ -124,6 +131,12 @@ class InferEncodingsPass(ModulePass):
         assert isinstance(value.type, SOpType)
         if encoding == Encoding.NUMERICAL and value.type.value_kind == ValueKind.STR:
             raise RaspCompileError(f"{self.name}: {describe(producer)} holds strings and cannot be numerical")
+        text = next((v for v in values.data if isinstance(v, str)), None)
+        if encoding == Encoding.NUMERICAL and text is not None:
+            raise RaspCompileError(
+                f"{self.name}: {describe(producer)} can hold the string {format_value(text)} (an aggregate's "
+                "default of another kind than its values), so it cannot be numerical: give a numeric default"
+            )
         table = TableAttr(tuple(((v,), v) for v in values.data))
         conversion = MapOp(value, table, value.type.with_encoding(encoding))
         conversion.attributes["values"] = values

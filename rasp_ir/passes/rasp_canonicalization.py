@@ -79,7 +79,7 @@ from rasp_ir.dialects.rasp import (
     Value,
     ValueKind,
     ValuesAttr,
-    kind_of,
+    fits_kind,
     value_key,
 )
 
@@ -112,8 +112,9 @@ def _kind(value: SSAValue) -> ValueKind:
 
 def _to_kind(v: Value, kind: ValueKind) -> Value:
     """An argument as a table lookup sees it: the interpreter brings it to the kind of
-    the s-op it comes from (an int 1 in a float s-op is looked up as 1.0)."""
-    if kind == ValueKind.FLOAT and isinstance(v, int | bool):
+    the s-op it comes from (an int 1 in a float s-op is looked up as 1.0; a bool stays
+    a bool, as `rasp-infer-values` lists it)."""
+    if kind == ValueKind.FLOAT and _is_number(v):
         return float(v)
     if kind == ValueKind.INT and isinstance(v, float) and v.is_integer():
         return int(v)
@@ -122,8 +123,7 @@ def _to_kind(v: Value, kind: ValueKind) -> Value:
 
 def _fits(v: Value, kind: ValueKind) -> bool:
     """Whether an op whose result is an s-op of `kind` may produce `v` (the verifiers' rule)."""
-    vk = kind_of(v)
-    return vk == kind or (kind == ValueKind.FLOAT and vk == ValueKind.INT)
+    return fits_kind(v, kind)
 
 
 def _is_number(v: Value) -> bool:

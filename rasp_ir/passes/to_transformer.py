@@ -17,7 +17,11 @@ attention sub-layer with one head, every map one MLP sub-layer, in schedule orde
   refused with the reason.
 - aggregate: keys score 1 when selected; the BOS key scores 1/2 less and carries
   the default, so nothing selected gives the default, and a numerical mean of any
-  values is exact to the scale's bound (see `weights.aggregate_scale`).
+  values is exact to the scale's bound (see `weights.aggregate_scale`). A categorical
+  aggregate copies one-hot rows; where its selector is not proven to select at most
+  one position (`analysis.encodings.selects_at_most_one`) and its input takes several
+  values, the model gets a run-time guard on its output dims (`ModelOp.guards`): where
+  it averages different values, the runtime refuses the input.
 - selector_width: the BOS key scores like a selected key and carries 1; the head
   writes 1/(w+1), which an MLP turns into w with exact steps.
 - maps: categorical input -> lookup units; numerical input -> exact steps over
@@ -77,7 +81,16 @@ from rasp_ir.passes.allocate_layers import (
     MLP,
     program_max_hidden,
 )
-from rasp_ir.passes.fusion import FusionPlan, Leaf, numeric_code, plan_fusion, representable_units, tabulate
+from rasp_ir.passes.fusion import (
+    FLOAT32_EPS,
+    FusionPlan,
+    Leaf,
+    additive_parts,
+    numeric_code,
+    plan_fusion,
+    representable_units,
+    tabulate,
+)
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
@@ -94,6 +107,10 @@ from rasp_ir.passes.weights import (
 ONE = "one"
 BOS = "bos"
 MAX_RESIDUAL_WIDTH = 8192
+MAX_MEASURED_MLP = 50_000_000
+"""Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
+ROUNDING_SAFETY = 4.0
+"""How much larger than numpy's float32 rounding other kernels' (onnxruntime's) may be."""
 """Widest residual stream the lowering builds (past it, weights take gigabytes)."""
 MAX_MLP_WEIGHTS = 20_000_000
 """Most weights one MLP may have (80 MB in float32; built in float64 first)."""
@@ -229,6 +246,13 @@ class Lowering:
     tolerance: float
     x_bos: np.ndarray
     sublayers: list[tuple[int, Operation | MLPWeights, str]] = field(default_factory=list)
+    onehot_error: dict[SSAValue, np.ndarray] = field(default_factory=dict)
+    """Float32 error on the one-hot dims of categorical s-ops that MLPs compute with steps,
+    a row per input combination (`measure_onehot_error`); exact one-hots (embedding,
+    lookups) are not listed."""
+    guards: list[tuple[str, list[int]]] = field(default_factory=list)
+    """Run-time guards: (aggregate, its one-hot dims) per categorical aggregate whose
+    selector is not proven to select at most one position."""
 
     @property
     def d(self) -> int:
@@ -255,7 +279,7 @@ class Lowering:
 
     def head(
         self, selector: SSAValue | None, where: str, bos_score: float, scale: float, value_rows: np.ndarray,
-        bos_value: np.ndarray, w_o: np.ndarray,
+        bos_value: np.ndarray, w_o: np.ndarray, skew_budget: float,
     ) -> HeadOp:
         """A head whose query q attends to the keys the selector selects for it.
 
@@ -268,6 +292,7 @@ class Lowering:
         one, bos = 0, 1
         # No selector (for `length`) selects every key.
         groups = [] if selector is None else score_groups(selector, self.layout, where)
+        self.check_score_error(groups or [], where, scale, skew_budget)
         n_groups = 1 if groups is None else len(groups)
         sizes = [len(self.layout.values[g.queries]) for g in groups or []]
         dk = sum(sizes) + 2
@@ -294,13 +319,35 @@ class Lowering:
         w_v[bos] += bos_value - self.x_bos @ w_v
         return HeadOp.from_arrays(w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, scale=scale, label=where)
 
+    def check_score_error(self, groups: list[ScoreGroup], where: str, scale: float, budget: float) -> None:
+        """Refuse a head whose scores float32 rounding could skew past `budget`.
+
+        A one-hot an MLP computed with steps is a little off on each dimension
+        (`onehot_error`); a score sums dimensions along a predicate row (e.g. all values
+        >= q), and selected keys whose scores differ by e weigh about e^(scale e) apart.
+        The error is measured on the weights in float32 (numpy's summation order), and
+        kept below `budget` / ROUNDING_SAFETY for other kernels' orders."""
+        error = 0.0
+        for group in groups:
+            if group.keys in self.onehot_error:
+                error += float(np.abs(self.onehot_error[group.keys] @ group.matrix.T).max(initial=0.0))
+            if group.queries in self.onehot_error:
+                error += float(np.abs(self.onehot_error[group.queries] @ group.matrix).max(initial=0.0))
+        if error and ROUNDING_SAFETY * scale * error > budget:
+            raise RaspCompileError(
+                f"rasp-to-transformer: {where}: its selector reads a categorical s-op that an MLP computes "
+                f"from a numerical one with steps so fine that float32 rounding skews its attention "
+                f"(score error {error:.2g} at softmax scale {scale:.3g}); give that s-op fewer values "
+                "(lower max_seq_len or the vocabulary)"
+            )
+
     def lower_aggregate(self, op: AggregateOp) -> HeadOp:
         where = describe(op)
         x, y = op.input, op.result
         default = op.default_value
         if self.layout.is_numerical(y):
             xs = [as_number(v) for v in self.layout.values[x]]
-            bound = max([abs(v) for v in xs] + [abs(as_number(default))])
+            bound = max([1.0] + [abs(v) for v in xs] + [abs(as_number(default))])
             gap = min_gap([as_number(v) for v in self.layout.values[y]])
             scale = aggregate_scale(self.max_seq_len, bound, gap, self.tolerance)
             value_rows = np.zeros((self.d, 1))
@@ -309,15 +356,6 @@ class Lowering:
             w_o[0, self.dims(y)[0]] = 1.0
             bos_value = np.array([as_number(default)])
         else:
-            if not selects_at_most_one(op.selector):
-                warnings.warn(
-                    f"{where}: a categorical aggregate copies one value, but its selector may select "
-                    "several positions; where it does, the program averages them (an error for strings "
-                    "and bools) and the compiled model's output there is not defined. Make the aggregate "
-                    "numerical if it averages, or check the inputs you need with `rasp verify`",
-                    RaspCompileWarning,
-                    stacklevel=2,
-                )
             scale = aggregate_scale(self.max_seq_len, 1.0, 1.0, self.tolerance)
             out_values = self.layout.values[y]
             index = {value_key(v): i for i, v in enumerate(out_values)}
@@ -325,13 +363,31 @@ class Lowering:
             assert isinstance(y.type, SOpType)
             for dim, v in zip(self.dims(x), self.layout.values[x]):
                 value_rows[dim, index[value_key(normalize_value(v, y.type.value_kind))]] = 1.0
+            # Averaging positions that hold different values leaves no output dim near 1.
+            copied = {index[value_key(normalize_value(v, y.type.value_kind))] for v in self.layout.values[x]}
+            if len(copied) > 1 and not selects_at_most_one(op.selector):
+                self.guards.append((where, list(self.dims(y))))
+                warnings.warn(
+                    f"{where}: a categorical aggregate copies one value, but the compiler cannot prove "
+                    "that its selector selects at most one position; where it selects several that hold "
+                    "different values, the program averages them (an error for strings and bools), and "
+                    "the compiled model refuses such inputs at run time (RaspInputError; `rasp verify` "
+                    "finds them). Make the aggregate numerical if it is meant to average",
+                    RaspCompileWarning,
+                    stacklevel=2,
+                )
+            if x in self.onehot_error:
+                self.onehot_error[y] = self.onehot_error[x]  # the head copies the rows
             w_o = np.zeros((len(out_values), self.d))
             for i, dim in enumerate(self.dims(y)):
                 w_o[i, dim] = 1.0
             bos_value = np.zeros(len(out_values))
             assert isinstance(y.type, SOpType)
             bos_value[index[value_key(normalize_value(default, y.type.value_kind))]] = 1.0
-        return self.head(op.selector, where, 0.5, scale, value_rows, bos_value, w_o)
+        # A mean moves by about 2 * skew * its values' bound; a copy only needs its selected
+        # key to stay ahead of the others.
+        skew_budget = self.tolerance / (2.0 * bound) if self.layout.is_numerical(y) else 0.25
+        return self.head(op.selector, where, 0.5, scale, value_rows, bos_value, w_o, skew_budget)
 
     def lower_width_head(self, op: SelectorWidthOp | LengthOp, selector: SSAValue | None) -> HeadOp:
         scratch = self.layout.scratch[op]
@@ -340,8 +396,11 @@ class Lowering:
         return self.head_for(op, selector, w_o)
 
     def head_for(self, op: Operation, selector: SSAValue | None, w_o: np.ndarray) -> HeadOp:
+        # 1/(w+1) moves by about skew / (w+1): keep it within the steps' noise allowance.
+        n = self.max_seq_len
+        skew_budget = 1.0 / (64.0 * (n + 1) * (n + 2))
         return self.head(
-            selector, describe(op), 0.0, width_scale(self.max_seq_len), np.zeros((self.d, 1)), np.ones(1), w_o
+            selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget
         )
 
     # -- MLPs -------------------------------------------------------------- #
@@ -363,15 +422,19 @@ class Lowering:
             and not any(leaf.scratch for leaf in leaves)
         ):
             return self.lower_linear(op)  # a split linear map: exact from its two operands
-        units = representable_units(leaves)
+        parts = additive_parts(op, leaves)
+        units = representable_units(leaves, separable=parts is not None)
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
                 f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
                 f"residual stream of {self.d} dimensions, more than {MAX_MLP_WEIGHTS:,} weights; lower "
                 "max_seq_len or the vocabulary, or shrink its inputs' value sets"
             )
-        table = tabulate(op, leaves)
         mlp = MLPWeights(self.d)
+        if parts is not None:
+            self.additive_units(mlp, leaves, parts, self.dims(result)[0])
+            return mlp
+        table = tabulate(op, leaves)
         position = {leaf: i for i, leaf in enumerate(leaves)}
         x: dict[int, float] | None = None
         points: list[tuple[float, tuple]] = [(0.0, ())]
@@ -411,7 +474,76 @@ class Lowering:
                     self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
             gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
+        if x is not None and not self.layout.is_numerical(result):
+            self.measure_onehot_error(mlp, leaves, table, result)
         return mlp
+
+    def measure_onehot_error(self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue) -> None:
+        """Run a step MLP that computes a one-hot in float32 on every combination of its
+        leaves' values and keep what it writes minus the exact one-hot, per combination
+        (`onehot_error`): far past their thresholds, step pairs write differences of large
+        pre-activations, which float32 keeps only to its relative precision."""
+        out = self.dims(result)
+        w1 = np.stack(mlp.w1, axis=1)
+        reads = np.flatnonzero(np.any(w1 != 0.0, axis=1))
+        keys = list(table)
+        if len(keys) * len(mlp.w1) > MAX_MEASURED_MLP or len(keys) * len(out) > MAX_MEASURED_MLP:
+            # Too large to run here: assume every unit's pre-activation is as large as it can be.
+            bound = np.ones(self.d)
+            for value, dims in self.layout.dims.items():
+                if self.layout.is_numerical(value):
+                    bound[dims[0]] = max([1.0] + [abs(as_number(v)) for v in self.layout.values[value]])
+            reach = float(np.max(np.abs(w1).T @ bound + np.abs(np.asarray(mlp.b1))))
+            self.onehot_error[result] = np.full((1, len(out)), 4.0 * FLOAT32_EPS * reach)
+            return
+        column = {int(d): i for i, d in enumerate(reads)}
+        inputs = np.zeros((len(keys), len(reads)), dtype=np.float32)
+        exact = np.zeros((len(keys), len(out)))
+        index = {value_key(v): i for i, v in enumerate(self.layout.values[result])}
+        by_key = [{value_key(v): v for v in leaf.raw_values()} for leaf in leaves]
+        for r, key in enumerate(keys):
+            entries = {0: 1.0}
+            for leaf, k, values in zip(leaves, key, by_key):
+                if leaf.numerical:
+                    entries[self.leaf_dims(leaf)[0]] = float(values[k])
+                else:
+                    entries[self.leaf_dim_of(leaf, values[k])] = 1.0
+            for dim, v in entries.items():
+                if dim in column:  # a dimension no unit reads (e.g. a leaf with one value)
+                    inputs[r, column[dim]] = v
+            exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
+        hidden = np.maximum(inputs @ w1[reads].astype(np.float32) + np.asarray(mlp.b1, dtype=np.float32), 0)
+        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float32)
+        self.onehot_error[result] = written.astype(np.float64) - exact
+
+    def additive_units(
+        self, mlp: MLPWeights, leaves: list[Leaf], parts: dict[tuple, list[list[float]]], out: int
+    ) -> None:
+        """A numerical result that is a sum of one function per numerical leaf
+        (`fusion.additive_parts`): behind each categorical gate, one piece per leaf, each
+        an affine map of that leaf where exact and quiet enough, else exact steps in it."""
+        numerical = [leaf for leaf in leaves if leaf.numerical]
+        categorical = [leaf for leaf in leaves if not leaf.numerical]
+        by_key = {leaf: {value_key(v): v for v in leaf.raw_values()} for leaf in categorical}
+        for combo_keys, gs in parts.items():
+            gate: dict[int, float] = {}
+            for leaf, k in zip(categorical, combo_keys):
+                dim = self.leaf_dim_of(leaf, by_key[leaf][k])
+                gate[dim] = gate.get(dim, 0.0) + 1.0
+            for leaf, g in zip(numerical, gs):
+                pairs = sorted(zip((float(v) for v in leaf.raw_values()), g))
+                xs = [x for x, _ in pairs]
+                x = {self.leaf_dims(leaf)[0]: 1.0}
+                fit = affine_fit(xs, [y for _, y in pairs])
+                if not categorical and fit is not None and not leaf.scratch and abs(fit[0]) <= 5.0:
+                    self.affine_units(mlp, x, fit, out)
+                    continue
+                outputs = []
+                for _, y in pairs:
+                    vec = np.zeros(self.d)
+                    vec[out] = y
+                    outputs.append(vec)
+                gated_units(mlp, gate, len(categorical), x, xs, outputs, 0)
 
     def affine_units(self, mlp: MLPWeights, x: dict[int, float], fit: tuple[float, float], out: int) -> None:
         a, b = fit
@@ -595,6 +727,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
         max_seq_len=max_seq_len,
         body=body,
         tolerance=tolerance,
+        guards=lowering.guards,
     )
     if remarks := schedule_remarks(program):
         model.attributes["remarks"] = ArrayAttr([StringAttr(r) for r in remarks])

@@ -109,14 +109,20 @@ def aggregate_scale(max_seq_len: int, value_bound: float, gap: float, tolerance:
     return 2.0 * math.log((max_seq_len + 1) * (2.0 * value_bound + 1.0) / budget)
 
 
+WIDTH_LEAK = 1e-8
+"""Most that unselected keys may move a selector_width head's 1/(w+1)."""
+
+
 def width_scale(max_seq_len: int) -> float:
     """Softmax scale for selector_width's head: BOS and the w selected keys share the
     attention, 1/(w+1) each. Unselected keys weigh e^-scale each, moving 1/(w+1) by at most
     n e^-scale, which must stay below a quarter of the smallest gap 1/((n+1)(n+2)) with room
-    to spare: n e^-scale <= gap/64."""
+    to spare, and below WIDTH_LEAK, so that MLPs may read several widths through one joint
+    code (`fusion.numeric_code`, which multiplies a width's noise by large coefficients):
+    n e^-scale <= min(gap/64, WIDTH_LEAK)."""
     n = max_seq_len
     gap = 1.0 / ((n + 1) * (n + 2))
-    return math.log(64.0 * n / gap)
+    return math.log(n / min(gap / 64.0, WIDTH_LEAK))
 
 
 def gated_units(

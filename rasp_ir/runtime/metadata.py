@@ -18,6 +18,10 @@ The ONNX backend writes them and the runtime reads them; structured values are J
     rasp_ir.heads            number of attention heads in all
     rasp_ir.compiler_version the rasp-ir version that compiled it
     rasp_ir.source           the program's source text (only when given)
+    rasp_ir.guards           JSON list of run-time guards, [{"aggregate": label, "dims": [...]}]
+                             (only when the model has some): guard i is the last axis of the
+                             graph's `guard` output (see `rasp_ir.runtime.guards`). A model
+                             without the key (older ones too) has no guards.
 """
 
 FORMAT_MARKER = "rasp-ir-model"
@@ -40,3 +44,4 @@ META_LAYERS = "rasp_ir.layers"
 META_HEADS = "rasp_ir.heads"
 META_COMPILER_VERSION = "rasp_ir.compiler_version"
 META_SOURCE = "rasp_ir.source"
+META_GUARDS = "rasp_ir.guards"

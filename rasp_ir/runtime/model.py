@@ -5,6 +5,10 @@
     model.summary()                                # layers, heads, MLP widths, params
     model.save("copy.onnx")
 
+A model with run-time guards (metadata `rasp_ir.guards`, graph output `guard`) refuses,
+with `InputRefused` (a `RaspInputError`), an input on which one of its categorical
+aggregates would average different values (see `rasp_ir.runtime.guards`).
+
 Running needs only onnx, onnxruntime, numpy and the metadata stored in the model; the
 compiler (xDSL) is imported only by `CompiledModel.from_transformer`.
 """
@@ -29,6 +33,7 @@ from rasp_ir.runtime.metadata import (
     META_ENCODING,
     META_FORMAT,
     META_FORMAT_VERSION,
+    META_GUARDS,
     META_MAX_SEQ_LEN,
     META_NAME,
     META_OUTPUT_VALUES,
@@ -38,6 +43,7 @@ from rasp_ir.runtime.metadata import (
     META_VOCAB,
     SUPPORTED_FORMAT_VERSIONS,
 )
+from rasp_ir.runtime.guards import InputRefused, find_refusal
 from rasp_ir.runtime.providers import check_provider_request, session_providers
 
 if TYPE_CHECKING:
@@ -112,6 +118,7 @@ class CompiledModel:
                 "at least one token, so the model file is damaged"
             )
         self._check_output_table(onnx_model, where)
+        self.guards: list[str] = self._read_guards(meta, onnx_model, where)
         self.tolerance: float = _field(meta, META_TOLERANCE, where, float) if META_TOLERANCE in meta else 1e-3
         self.source: str | None = meta.get(META_SOURCE)
         self.compiler_version: str | None = meta.get(META_COMPILER_VERSION)
@@ -129,6 +136,31 @@ class CompiledModel:
                     f"{where}: the metadata entry '{META_OUTPUT_VALUES}' lists {len(self.codec.values or ())} "
                     f"values but the model scores {dims[-1].dim_value}; the model file is damaged"
                 )
+
+    @staticmethod
+    def _read_guards(meta: dict[str, str], onnx_model: onnx.ModelProto, where: str) -> list[str]:
+        """The labels of the run-time guards (none for a model without `rasp_ir.guards`)."""
+        if META_GUARDS not in meta:
+            return []
+        data = _field(meta, META_GUARDS, where)
+        if not isinstance(data, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("aggregate"), str) for g in data
+        ):
+            raise RaspModelError(f"{where}: the metadata entry '{META_GUARDS}' is malformed; the model file is damaged")
+        outputs = {o.name: o for o in onnx_model.graph.output}
+        if data and "guard" not in outputs:
+            raise RaspModelError(
+                f"{where}: the metadata lists {len(data)} run-time guards but the graph has no 'guard' output; "
+                "the model file is damaged"
+            )
+        if data:
+            dims = outputs["guard"].type.tensor_type.shape.dim
+            if dims and dims[-1].HasField("dim_value") and dims[-1].dim_value != len(data):
+                raise RaspModelError(
+                    f"{where}: the metadata lists {len(data)} run-time guards but the graph's 'guard' output "
+                    f"has {dims[-1].dim_value}; the model file is damaged"
+                )
+        return [g["aggregate"] for g in data]
 
     # -- construction ---------------------------------------------------------- #
 
@@ -218,32 +250,46 @@ class CompiledModel:
 
     def run_ids(self, tokens: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the graph on encoded input: `tokens` int64 `[B, S]` ids WITHOUT BOS, `mask`
-        `[B, S]`. Returns `(output [B, S], scores [B, S, k])`."""
+        `[B, S]`. Returns `(output [B, S], scores [B, S, k])`; raises `InputRefused` (row b is
+        input b) where a run-time guard refuses an input."""
         session = self._get_session()
-        output, scores = session.run(
-            ["output", "scores"],
-            {"tokens": np.asarray(tokens, dtype=np.int64), "mask": np.asarray(mask, dtype=np.int64)},
-        )
-        return output, scores
+        mask = np.asarray(mask, dtype=np.int64)
+        names = ["output", "scores"] + (["guard"] if self.guards else [])
+        results = session.run(names, {"tokens": np.asarray(tokens, dtype=np.int64), "mask": mask})
+        if self.guards:
+            refusal = find_refusal(results[2], mask, self.guards, self.codec.max_seq_len)
+            if refusal is not None:
+                raise refusal
+        return results[0], results[1]
 
     def run(self, batch: Sequence[Sequence[Any]], batch_size: int = 256) -> list[list[Any]]:
         """Token lists (without BOS, mixed lengths) -> one list of output values each.
 
         Sequences are grouped by length into batches of at most `batch_size`, so that little
-        padding is run; the results come back in the order given."""
+        padding is run; the results come back in the order given. Raises `InputRefused` (a
+        `RaspInputError`) naming the first input a run-time guard refuses (by its index in
+        `batch`): there the program averages different values where the model copies one."""
         if not isinstance(batch_size, int) or batch_size < 1:
             raise RaspInputError(f"batch_size must be an integer >= 1, not {batch_size!r}")
         seqs = self.codec.check_batch(batch)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         results: list[list[Any] | None] = [None] * len(seqs)
+        refused: list[tuple[int, int, str, float]] = []  # (index in batch, position, aggregate, share)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             group = [seqs[i] for i in chunk]
             tokens, mask, lengths = self.codec.encode(group, bos=False)
-            output, _ = self.run_ids(tokens, mask)
+            try:
+                output, _ = self.run_ids(tokens, mask)
+            except InputRefused as refusal:  # rows of this chunk -> indices in `batch`
+                refused += [(chunk[row], *rest) for row, *rest in refusal.cases]
+                continue
             decoded = self.codec.decode(output, lengths)
             for i, out in zip(chunk, decoded):
                 results[i] = out
+        if refused:
+            refused.sort(key=lambda case: case[0])
+            raise InputRefused(*refused[0], cases=refused)
         return results  # type: ignore[return-value]
 
     def __call__(self, batch: Sequence[Sequence[Any]], batch_size: int = 256) -> list[list[Any]]:

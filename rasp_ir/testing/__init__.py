@@ -30,7 +30,11 @@ Outcomes:
   `executor` or `onnxruntime`.
 
 Inputs on which the interpreter raises `RaspEvaluationError` (averaging strings,
-say) are skipped and counted. This package imports no hypothesis; only
+say) are skipped and counted. An input a compiled model refuses at run time (its guard
+on a categorical aggregate: `rasp_ir.runtime.guards.InputRefused`) is a refusal, not a
+mismatch, when the interpreter does average different values on that input (in some
+aggregate, at some position; `Outcome.refused`); a refusal of an input on which nothing
+averages different values is a mismatch. This package imports no hypothesis; only
 `rasp_ir.testing.strategies` does (hypothesis is a test extra), and nothing in the
 rest of `rasp_ir` imports `rasp_ir.testing`.
 """
@@ -336,6 +340,8 @@ class Outcome:
     tolerance: float = DEFAULT_TOLERANCE
     expected: dict[int, list[Any]] = field(default_factory=dict)  # input index -> interpreter output
     outputs: dict[str, list[list[Any]]] = field(default_factory=dict)  # stage -> outputs per input
+    # stage -> input index -> (position, aggregate) of a run-time refusal (InputRefused)
+    refused: dict[str, dict[int, tuple[int, str]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -379,6 +385,13 @@ class Outcome:
             lines.append("  " + self.crash.traceback.rstrip().replace("\n", "\n  "))
         else:
             lines.append(self.status.upper() + (f": {self.refusal}" if self.refusal else ""))
+        for stage, refused in self.refused.items():
+            if refused:
+                i, (position, aggregate) = next(iter(refused.items()))
+                lines.append(
+                    f"  {stage} refused {len(refused)} input(s) at run time, e.g. input {i} at position "
+                    f"{position} ({aggregate} averages different values there)"
+                )
         for w in self.warnings:
             lines.append(f"  compile warning: {w}")
         lines.append("reproducer:")
@@ -470,7 +483,7 @@ def check_case(case: FuzzCase, *, onnx: bool = True, threads: int | None = 1) ->
     try:
         executor = TransformerExecutor(ir)
         outcome.encoding = executor.encoding
-        outcome.outputs["executor"] = executor.run(inputs)
+        outcome.outputs["executor"] = _run_refusing(executor.run, inputs, outcome.refused.setdefault("executor", {}))
     except Exception as exc:  # noqa: BLE001 - a compiled model runs on every valid input
         outcome.status, outcome.crash = "crash", _crash("executor", exc)
         return outcome
@@ -478,13 +491,22 @@ def check_case(case: FuzzCase, *, onnx: bool = True, threads: int | None = 1) ->
         try:
             model = CompiledModel.from_transformer(ir, threads=threads, provider="cpu")
             outcome.tolerance = model.tolerance
-            outcome.outputs["onnxruntime"] = model.run(inputs, batch_size=len(inputs))
+            outcome.outputs["onnxruntime"] = _run_refusing(
+                lambda batch: model.run(batch, batch_size=len(batch)), inputs, outcome.refused.setdefault("onnxruntime", {})
+            )
         except Exception as exc:  # noqa: BLE001
             outcome.status, outcome.crash = "crash", _crash("onnxruntime", exc)
             return outcome
 
+    for stage, refused in outcome.refused.items():
+        for i, (position, aggregate) in refused.items():
+            if i in outcome.expected and not _averages_there(case, inputs[i], position, aggregate):
+                refusal = f"refused: {aggregate} averages different values at position {position}"
+                outcome.mismatches.append(Mismatch(stage, inputs[i], outcome.expected[i], [refusal]))
     for stage, outs in outcome.outputs.items():
         for i, expected in outcome.expected.items():
+            if i in outcome.refused.get(stage, {}):
+                continue
             got = outs[i]
             if len(got) != len(expected) or not all(
                 same_value(e, g, outcome.encoding, outcome.tolerance) for e, g in zip(expected, got)
@@ -493,6 +515,47 @@ def check_case(case: FuzzCase, *, onnx: bool = True, threads: int | None = 1) ->
     if outcome.mismatches:
         outcome.status = "mismatch"
     return outcome
+
+
+def _run_refusing(run: Callable[[list], list], inputs: list[list[Any]], refused: dict[int, tuple[int, str]]) -> list:
+    """`run(inputs)`; when a run-time guard refuses some input, each input on its own,
+    recording the refused ones (index -> (position, aggregate)) with an empty output."""
+    from rasp_ir.runtime.guards import InputRefused
+
+    try:
+        return run(inputs)
+    except InputRefused:
+        pass
+    outputs: list = []
+    for i, tokens in enumerate(inputs):
+        try:
+            outputs.append(run([tokens])[0])
+        except InputRefused as exc:
+            refused[i] = (exc.position, exc.aggregate)
+            outputs.append([])
+    return outputs
+
+
+def _averages_there(case: FuzzCase, tokens: list[Any], position: int, aggregate: str) -> bool:
+    """Whether a run-time refusal (at `position`, by the guard of `aggregate`) is right: the
+    interpreter averages different values in some aggregate on this input. (Anywhere on the
+    input: where a guarded aggregate reads another's output, the model may first refuse at a
+    position where the later one reads a mean the earlier one computed elsewhere.)"""
+    from rasp_ir.interpreter.reference import Interpreter
+
+    built = case.build_nodes()
+    try:
+        env = Interpreter().evaluate_nodes(built[case.output], tokens)
+    except RaspError:
+        return True  # the program is undefined on this input: any answer is right
+    for i in case.reachable():
+        if case.nodes[i].op != "aggregate":
+            continue
+        node = built[i]
+        for row in env[id(node.selector)]:
+            if len({env[id(node.sop)][k] for k in range(len(row)) if row[k]}) > 1:
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- #

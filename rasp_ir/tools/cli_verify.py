@@ -4,7 +4,9 @@ The inputs are every sequence up to `exhaustive_len` tokens (shortest first), th
 `random` sequences of the lengths the sweep did not cover, drawn with a seeded RNG. They
 are checked in batches; the first input where the model's output differs from the
 interpreter's (categorical values exactly, numerical ones within the model's tolerance),
-or where the program itself is undefined (e.g. it averages strings), is the counterexample.
+or where the program itself is undefined (e.g. it averages strings), or that the model refuses
+(its run-time guard: a categorical aggregate that would average different values), is the
+counterexample.
 """
 
 from __future__ import annotations
@@ -113,11 +115,11 @@ class Counterexample:
     index: int
     tokens: list[Any]
     expected: list[Any] | None
-    got: list[Any]
+    got: list[Any] | str  # a str: the model refused the input (why)
     error: str | None = None
 
     def first_difference(self, tolerance: float, numerical: bool) -> int | None:
-        if self.expected is None:
+        if self.expected is None or isinstance(self.got, str):
             return None
         for i, (a, b) in enumerate(zip(self.expected, self.got)):
             if not same_value(a, b, tolerance, numerical):
@@ -148,6 +150,26 @@ def _reference(program: Program, batch: list[list[Any]]) -> list[tuple[list[Any]
         except RaspEvaluationError as e:
             results.append((None, str(e)))
     return results
+
+
+def _run_model(model: CompiledModel, batch: list[list[Any]], batch_size: int) -> list[list[Any] | str]:
+    """The model's output per input; for an input its run-time guard refuses, why (a str)."""
+    from rasp_ir.runtime.guards import InputRefused
+
+    try:
+        return list(model.run(batch, batch_size=batch_size))
+    except InputRefused:
+        pass
+    outputs: list[list[Any] | str] = []
+    for tokens in batch:
+        try:
+            outputs.append(model.run([tokens])[0])
+        except InputRefused as e:
+            outputs.append(
+                f"refused: at position {e.position}, the program's aggregate `{e.aggregate}` averages "
+                "different values, and the model copies one"
+            )
+    return outputs
 
 
 def verify(
@@ -181,11 +203,13 @@ def verify(
             if not batch:
                 break
             expected = _reference(program, batch)
-            got = model.run(batch, batch_size=batch_size)
+            got = _run_model(model, batch, batch_size)
             bad: list[Counterexample] = []
             for k, (tokens, (exp, err), out) in enumerate(zip(batch, expected, got)):
                 if err is not None:
                     bad.append(Counterexample(done + k, tokens, None, out, err))
+                elif isinstance(out, str):
+                    bad.append(Counterexample(done + k, tokens, exp, out))
                 elif len(exp) != len(out) or not all(
                     same_value(a, b, tolerance, numerical) for a, b in zip(exp, out)
                 ):

@@ -705,7 +705,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         lines.append(f"  expected: the program is undefined on this input: {cx.error}")
     else:
         lines.append(f"  expected: {to_json(cx.expected or [])}")
-    lines.append(f"  got:      {to_json(cx.got)}")
+    lines.append(f"  got:      {cx.got if isinstance(cx.got, str) else to_json(cx.got)}")  # str: refused
     pos = cx.first_difference(model.tolerance, numerical)
     if pos is not None:
         tol = f" (tolerance {model.tolerance:g})" if numerical else ""
