@@ -668,6 +668,55 @@ def test_selector_width_of_true_is_length():
     assert not ops_of(after, SelectorWidthOp)
 
 
+def _width_with_first(selector_body: str, share: str = "[0 -> 1, 1 -> 0, 2 -> 0, 3 -> 0]", or_order: str = "%s, %first") -> str:
+    return program(f"""
+  %t = rasp.tokens : !rasp.sop<str>
+  %i = rasp.indices : !rasp.sop<int>
+  %zero = rasp.constant 0 : !rasp.sop<int>
+  {selector_body}
+  %first = rasp.select %i, %zero, eq : !rasp.sop<int>, !rasp.sop<int>
+  %either = rasp.select_or {or_order}
+  %is_first = rasp.map %i, {share} : !rasp.sop<int> -> !rasp.sop<int>
+  %frac = rasp.aggregate %either, %is_first : !rasp.sop<int> -> !rasp.sop<float>
+  rasp.output %frac : !rasp.sop<float>""", vocab='["§", "a", "b"]')
+
+
+SAME_TOKEN = "%s = rasp.select %t, %t, eq : !rasp.sop<str>, !rasp.sop<str>"
+
+
+@pytest.mark.parametrize("or_order", ["%s, %first", "%first, %s"])
+def test_width_with_first_position_becomes_a_selector_width(or_order):
+    """The paper's BOS trick: 1 / (the positions s selects, plus position 0)."""
+    after, printed = check(_width_with_first(SAME_TOKEN, or_order=or_order))
+    assert not ops_of(after, AggregateOp) and not ops_of(after, SelectOrOp)
+    (width,) = ops_of(after, SelectorWidthOp)
+    assert isinstance(width.selector.owner, SelectAndOp)
+    assert "neq" in printed
+
+
+@pytest.mark.parametrize(
+    "share",
+    ["[0 -> 1, 1 -> 1, 2 -> 0, 3 -> 0]", "[0 -> 2, 1 -> 0, 2 -> 0, 3 -> 0]"],
+    ids=["not-only-position-0", "not-an-indicator"],
+)
+def test_width_with_first_position_needs_the_indicator_of_position_0(share):
+    after, _ = check(_width_with_first(SAME_TOKEN, share=share))
+    assert ops_of(after, AggregateOp) and not ops_of(after, SelectorWidthOp)
+
+
+def test_width_with_first_position_compiles_into_one_head():
+    from rasp_ir.interpreter.transformer_executor import TransformerExecutor
+
+    text = _width_with_first(SAME_TOKEN)
+    module = run_pipeline(parse(text))
+    model = next(op for op in module.walk() if op.name == "transformer.model")
+    assert sum(op.name == "transformer.attention" for op in model.body.block.ops) == 1
+    reference = Program.from_mlir(text)
+    batch = [list(xs) for xs in inputs(reference.vocab)]
+    for xs, got in zip(batch, TransformerExecutor(module).run(batch)):
+        assert all(math.isclose(a, b, abs_tol=1e-3) for a, b in zip(got, reference.evaluate(xs))), (xs, got)
+
+
 # --------------------------------------------------------------------------- #
 # Whole programs: several patterns together, values, the default pipeline
 # --------------------------------------------------------------------------- #

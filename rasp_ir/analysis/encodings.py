@@ -132,10 +132,6 @@ def unique_per_position(value: SSAValue) -> bool:
     return False
 
 
-# Kept for callers of the old private name.
-_unique_per_position = unique_per_position
-
-
 def _ranks(selector: SSAValue) -> bool:
     """selector_width(selector) differs at every position: the selector compares a tuple
     of s-ops of the key position with the same tuple at the query position, one of them

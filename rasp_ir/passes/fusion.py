@@ -433,6 +433,28 @@ def _too_fine_for_output(root: Operation, leaves: Sequence[Leaf]) -> str | None:
     return None
 
 
+JOINT_ONEHOT_BUDGET = 1e-3
+"""Largest float32 rounding (estimated) a joint code may leave on a one-hot result: heads
+that read it sum such errors into their scores (`Lowering.check_score_error`)."""
+
+
+def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf]) -> str | None:
+    """A categorical result over a joint code of several numerical leaves: its step units
+    reach about 2 * span / gap, and float32 keeps their differences only to that times
+    its precision. Computing the operands first (a split) makes the steps coarser."""
+    result = root.results[0]
+    if not isinstance(result.type, SOpType) or result.type.is_numerical:
+        return None
+    _, gap, span = numeric_code(numerical)
+    estimate = FLOAT32_EPS * (2.0 * span / gap + 1.0)
+    if estimate > JOINT_ONEHOT_BUDGET:
+        return (
+            f"its {len(numerical)} numerical inputs need a joint code of {span / gap:.3g} levels, too fine "
+            "for an exact one-hot in float32"
+        )
+    return None
+
+
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
@@ -442,6 +464,8 @@ def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> s
             if (reason := _too_fine(group)) is not None:
                 return reason
         if (reason := _too_fine_for_output(root, leaves)) is not None:
+            return reason
+        if len(numerical) > 1 and (reason := _imprecise_onehot(root, numerical)) is not None:
             return reason
     units = representable_units(leaves, separable)
     if units > max_hidden:

@@ -40,6 +40,9 @@ selectors (smaller attention scores; a constant selector needs no s-op at all)
   uses it then no longer waits for the s-ops it used to name, and CSE can merge
   equal constant selectors;
 - `aggregate(FALSE, x, default d)` -> `constant d` (when d's kind fits the result);
+- the paper's BOS trick, `aggregate(s or select(indices, 0, ==), indicator(indices == 0))`
+  -> `map(w -> 1/(w+1), selector_width(s and select(indices, 0, !=)))`: one head
+  instead of an MLP that pairs up the `or`'s s-ops first;
 - `selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`.
 
 New ops keep the replaced op's `name_hint` and, where the replaced op had one and the
@@ -709,6 +712,81 @@ class FoldAggregateOfConstant(RewritePattern):
             _replace_with(rewriter, op, new, same_values=False)
 
 
+class WidthWithFirstPosition(RewritePattern):
+    """The paper's selector_width without the primitive (its BOS trick):
+    `aggregate(s or select(indices, 0, ==), indicator(indices == 0))` -> `map(w -> 1/(w+1),
+    selector_width(s and select(indices, 0, !=)))`.
+
+    Every query selects position 0, so the mean of "is position 0" over what it selects is
+    1/n for the n positions selected: position 0 and the w others that s selects. The
+    interpreter computes it as 1/n (an int over an int), and so does the map. One head
+    scores `s and (key is not position 0)` (an `and` over different s-ops is a sum of
+    scores), where the `or` would need the joint values of s's s-ops and indices, i.e. an
+    MLP before the head. The default is never used: position 0 is always there."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AggregateOp, rewriter: PatternRewriter) -> None:
+        if _kind(op.result) != ValueKind.FLOAT or not _is_first_indicator(op.input):
+            return
+        either = op.selector.owner
+        if not isinstance(either, SelectOrOp):
+            return
+        for first, other in ((either.lhs, either.rhs), (either.rhs, either.lhs)):
+            if _selects_first_position(first):
+                break
+        else:
+            return
+        program = op.parent_op()
+        max_seq_len = getattr(program, "max_seq_len", None)
+        if max_seq_len is None:
+            return
+        n = int(max_seq_len.data)
+        select_first = first.owner
+        assert isinstance(select_first, SelectOp)
+        not_first = SelectOp(select_first.keys, select_first.queries, Predicate.NEQ)
+        others = SelectAndOp(other, not_first.results[0])
+        width = SelectorWidthOp(others.results[0], SOpType(ValueKind.INT, Encoding.CATEGORICAL))
+        # w <= n - 1 (position 0 is not counted); w = n, which value-set inference
+        # allows, gets a share the aggregate could take, so tables reading it cover it.
+        table = _table([((w,), 1 / min(w + 1, n)) for w in range(n + 1)], [width.results[0]], op.result)
+        if table is None:
+            return
+        share = MapOp(width.results[0], table, _sop_type(op.result))
+        rewriter.insert([not_first, others, width], InsertPoint.before(op))
+        _replace_with(rewriter, op, share, same_values=False)
+
+
+def _selects_first_position(selector: SSAValue) -> bool:
+    """`select(indices, constant 0, ==)`: every query selects position 0 alone."""
+    op = selector.owner
+    if not isinstance(op, SelectOp) or op.predicate.data != Predicate.EQ:
+        return False
+    const = _constant(op.queries)
+    return (
+        isinstance(op.keys.owner, IndicesOp)
+        and const is not None
+        and _is_number(const.value.data)
+        and const.value.data == 0
+    )
+
+
+def _is_first_indicator(value: SSAValue) -> bool:
+    """A map of indices that is 1 at position 0 and 0 elsewhere (on every index)."""
+    op = value.owner
+    if not isinstance(op, MapOp) or not isinstance(op.input.owner, IndicesOp):
+        return False
+    program = op.parent_op()
+    max_seq_len = getattr(program, "max_seq_len", None)
+    if max_seq_len is None:
+        return False
+    table = op.table.as_dict()
+    for i in range(int(max_seq_len.data)):
+        out = table.get((value_key(i),))
+        if out is None or not _is_number(out) or out != (1 if i == 0 else 0):
+            return False
+    return True
+
+
 class FoldSelectorWidthOfConstant(RewritePattern):
     """`selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`."""
 
@@ -766,7 +844,7 @@ def select_or_patterns() -> tuple[RewritePattern, ...]:
 
 
 def aggregate_patterns() -> tuple[RewritePattern, ...]:
-    return (FoldAggregateOfFalse(), FoldAggregateOfConstant())
+    return (FoldAggregateOfFalse(), FoldAggregateOfConstant(), WidthWithFirstPosition())
 
 
 def selector_width_patterns() -> tuple[RewritePattern, ...]:

@@ -376,8 +376,10 @@ class Lowering:
                     RaspCompileWarning,
                     stacklevel=2,
                 )
-            if x in self.onehot_error:
-                self.onehot_error[y] = self.onehot_error[x]  # the head copies the rows
+            if x in self.onehot_error:  # the head copies the rows, and their rounding
+                copied = np.zeros((len(self.onehot_error[x]), len(out_values)))
+                copied[:, [int(np.flatnonzero(row)[0]) for row in value_rows[self.dims(x)]]] = self.onehot_error[x]
+                self.onehot_error[y] = copied
             w_o = np.zeros((len(out_values), self.d))
             for i, dim in enumerate(self.dims(y)):
                 w_o[i, dim] = 1.0

@@ -224,3 +224,13 @@ def test_select_on_a_copy_of_a_mean_from_fuzzing():
     sop = dsl.numerical(dsl.Aggregate(dsl.Select(mean, mean, C.GEQ), t))
     vocab = [-10, 14, -9, -1, 7, -3, 29, 27, 20, 24, 6, 28, 4, -6, 11]
     agrees_or_refuses(sop, vocab, 12, [[20, 7, 6, 7, 4, 28, -6, 7, -9]])
+
+
+def test_copy_of_a_stepped_one_hot_into_more_values():
+    """Seed 2026, case 94: crashed (a matmul shape error) measuring the rounding of a
+    categorical aggregate that copies a one-hot an MLP computed with steps, when the
+    aggregate has more values than its input (the default 0 besides 'b')."""
+    n2 = dsl.SequenceMap(lambda x, y: "b", dsl.length, dsl.length)
+    n4 = dsl.Aggregate(dsl.Select(dsl.tokens, n2, C.TRUE), n2)
+    sop = dsl.SelectorWidth(dsl.Select(n4, n4, C.EQ))
+    agrees_or_refuses(sop, [18], 1, [[18]])
