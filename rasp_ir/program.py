@@ -40,7 +40,6 @@ from collections.abc import Hashable, Iterable, Sequence
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
-from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 
@@ -89,6 +88,7 @@ from rasp_ir.errors import (
 )
 from rasp_ir.frontend import dsl
 from rasp_ir.interpreter.reference import Interpreter, as_value
+from rasp_ir.mlir_text import OpSpans, parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
 
 MAX_TABLE_ENTRIES = 100_000
 """Largest table `to_module` writes for one map before it stops with an error."""
@@ -174,15 +174,18 @@ class Program:
         With several `rasp.program`s, `name` picks one. Parse errors raise
         RaspSyntaxError (with file:line:col), verifier errors RaspTypeError."""
         text = source if isinstance(source, str) else None
+        op_spans: OpSpans = {}
         if isinstance(source, ProgramOp):
             source = ModuleOp([source.clone()])
         elif isinstance(source, ModuleOp):
             source = source.clone()  # materializing tables rewrites it
         else:
-            source = parse_module(source)
+            source, op_spans = _parse_text(source, _MLIR_NAME)
         try:
             source.verify()
         except VerifyException as exc:
+            if op_spans:  # placed at the op that fails: `<mlir>:4:3: 'rasp.select': ...`
+                raise RaspTypeError(verify_error_message(source, exc, op_spans, _MLIR_NAME)) from None
             raise RaspTypeError(f"invalid rasp IR: {exc}") from None
         program_op = _pick_program(source, name)
         if any(isinstance(op, MapRegionOp) for op in program_op.body.block.ops):
@@ -259,14 +262,22 @@ def rasp_context() -> Context:
     return make_context()
 
 
-def parse_module(text: str, filename: str = "<mlir>") -> ModuleOp:
-    """Parse `rasp` dialect text; RaspSyntaxError (with file:line:col) when it is not valid."""
+_MLIR_NAME = "<mlir>"
+
+
+def _parse_text(text: str, filename: str) -> tuple[ModuleOp, OpSpans]:
     try:
-        return Parser(rasp_context(), text, name=filename).parse_module()
+        return parse_ir(rasp_context(), text, filename, what="text", expected="no rasp.program")
     except ParseError as exc:
-        raise RaspSyntaxError(str(exc)) from None
+        raise RaspSyntaxError(parse_error_message(exc)) from None
     except VerifyException as exc:
-        raise RaspTypeError(str(exc)) from None
+        raise RaspTypeError(parse_verify_error_message(exc, filename)) from None
+
+
+def parse_module(text: str, filename: str = _MLIR_NAME) -> ModuleOp:
+    """Parse `rasp` dialect text; RaspSyntaxError (with file:line:col) when it is not valid,
+    or is empty, or ends early; RaspTypeError for an attribute or type that does not verify."""
+    return _parse_text(text, filename)[0]
 
 
 def print_module(module: Operation) -> str:

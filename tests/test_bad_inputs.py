@@ -360,16 +360,12 @@ def test_mlir_syntax_garbage(capsys, tmp_path):
     api_error(RaspSyntaxError, lambda: rasp_ir.Program.from_mlir("garbage {"), "<mlir>:1:9")
 
 
-@pytest.mark.xfail(strict=True, reason="a truncated .mlir file is reported as 'FILE:6:1: in block definition', "
-                   "which does not say that the text ends early or what is missing")
 def test_mlir_truncated_file_says_what_is_missing(capsys, tmp_path):
     path = write(tmp_path / "cut.mlir", "".join(REVERSE_MLIR.read_text().splitlines(keepends=True)[:5]))
     err = rasp_error(capsys, 1, "compile", path)
     assert "end of" in err or "'}'" in err or "`}`" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="an empty .mlir file (or empty stdin to rasp-opt) is reported as "
-                   "'1:1: Could not parse entire input!', which is misleading for an empty input")
 @pytest.mark.parametrize("tool", ["rasp", "rasp-opt"])
 def test_mlir_empty_file_says_it_is_empty(capsys, tmp_path, tool):
     path = write(tmp_path / "empty.mlir", "")
@@ -439,8 +435,6 @@ def test_mlir_numerical_select_keys(capsys, tmp_path):
     api_error(RaspTypeError, lambda: rasp_ir.Program.from_mlir(NUMERICAL_SELECT), message)
 
 
-@pytest.mark.xfail(strict=True, reason="rasp compile reports an IR verifier error as 'invalid rasp IR: ...' "
-                   "without the file or line; rasp-opt names FILE:4:3 for the same file")
 def test_mlir_verifier_error_names_the_file_and_line(capsys, tmp_path):
     path = write(tmp_path / "n.mlir", NUMERICAL_SELECT)
     has(rasp_error(capsys, 1, "compile", path), f"{path}:4:")

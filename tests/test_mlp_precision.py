@@ -99,3 +99,23 @@ def test_additive_parts_tell_sums_from_products():
     assert parts is not None and len(parts) == 1
     product, leaves = _root_and_leaves(dsl.numerical(dsl.SequenceMap(lambda x, y: x * y, i, j).named("root")), 5)
     assert additive_parts(product, leaves) is None
+
+
+def test_select_on_a_stepped_copy_of_a_mean_is_refused_with_the_reason():
+    """A `>=` row sums the float32 rounding of many one-hot dims that an MLP computed with
+    steps; the numerical mean reading that selector would be skewed (0.0017 off on
+    onnxruntime at max_seq_len 13), so the compiler refuses the head."""
+    t = dsl.tokens
+    mean = dsl.Aggregate(dsl.Select(t, t, C.TRUE), t)
+    program = rasp_ir.Program.from_dsl(dsl.Aggregate(dsl.Select(mean, t, C.GEQ), t), name="skew")
+    with pytest.raises(rasp_ir.RaspCompileError, match="skews its attention"):
+        compile_to_transformer(program, [-4, 18, 6], 13)
+
+
+def test_select_on_a_stepped_one_hot_within_budget_compiles_and_is_exact():
+    """The same kind of head over a one-hot with few values: its measured rounding is far
+    inside the budget, and the model is exact on every input."""
+    t = dsl.tokens
+    width = dsl.SelectorWidth(dsl.Select(t, t, C.EQ))
+    sop = dsl.numerical(dsl.Aggregate(dsl.Select(width, width, C.GEQ), dsl.numerical(dsl.indices)))
+    assert_exact(sop, ["a", "b", "c"], 6, every_length(["a", "b", "c"], 6))

@@ -18,9 +18,10 @@ schedule records each split and why.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from weakref import WeakKeyDictionary
 
 from xdsl.ir import Operation, SSAValue
 
@@ -160,39 +161,55 @@ def _named(op: Operation) -> str:
     return f" (%{hint})" if hint else ""
 
 
-def evaluate(value: SSAValue, leaf_values: dict[SSAValue, Value]) -> Value:
-    """The value of `value` at a position where the leaves (by s-op) hold `leaf_values`."""
-    if value in leaf_values:
-        return leaf_values[value]
+Evaluator = Callable[[dict[SSAValue, Value]], Value]
+
+
+def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
+    """A function giving `value` at a position where the leaves (by s-op) hold the values
+    it is given: the element-wise ops between them, with their tables looked up once."""
+    if value in leaves:
+        return lambda env: env[value]
     assert isinstance(value.type, SOpType)
-    return normalize_value(_evaluate_op(value, leaf_values), value.type.value_kind)
-
-
-def _evaluate_op(value: SSAValue, leaf_values: dict[SSAValue, Value]) -> Value:
+    kind = value.type.value_kind
     owner = value.owner
     if isinstance(owner, ConstantOp):
-        return owner.value.data
-    if isinstance(owner, MapOp):
-        return owner.table.lookup(evaluate(owner.input, leaf_values))
-    if isinstance(owner, SequenceMapOp):
-        return owner.table.lookup(evaluate(owner.lhs, leaf_values), evaluate(owner.rhs, leaf_values))
+        constant = normalize_value(owner.value.data, kind)
+        return lambda env: constant
+    if isinstance(owner, MapOp | SequenceMapOp):
+        table = owner.table.as_dict()
+        args = [evaluator(v, leaves) for v in owner.operands]
+        return lambda env: normalize_value(table[tuple(value_key(f(env)) for f in args)], kind)
     if isinstance(owner, LinearSequenceMapOp):
         a, b = owner.coefficients
-        x, y = (float(evaluate(v, leaf_values)) for v in (owner.lhs, owner.rhs))
-        v = a * x + b * y
-        assert isinstance(owner.result.type, SOpType)
-        return int(round(v)) if owner.result.type.value_kind == ValueKind.INT else v
+        fx, fy = evaluator(owner.lhs, leaves), evaluator(owner.rhs, leaves)
+        if kind == ValueKind.INT:
+            return lambda env: int(round(a * float(fx(env)) + b * float(fy(env))))
+        return lambda env: normalize_value(a * float(fx(env)) + b * float(fy(env)), kind)
     raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
+
+
+_TABLES: WeakKeyDictionary[Operation, dict[tuple, dict[tuple, Value]]] = WeakKeyDictionary()
+"""Tables already built, per root op and (leaves, their values): fusion planning, the
+precision checks and the lowering all need the same ones. Callers must not modify them."""
 
 
 def tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
     """root's value for every combination of its leaves' raw values (keyed by value_key)."""
+    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    cached = _TABLES.setdefault(root, {})
+    if key not in cached:
+        cached[key] = _tabulate(root, leaves)
+    return cached[key]
+
+
+def _tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
     table: dict[tuple, Value] = {}
     result = root.results[0]
+    compute = evaluator(result, {leaf.value for leaf in leaves} | ({result} if isinstance(root, WIDTH) else set()))
     for raws in product(*(leaf.raw_values() for leaf in leaves)):
         decoded = {leaf.value: leaf.decode(raw) for leaf, raw in zip(leaves, raws)}
         try:
-            out = decoded[result] if isinstance(root, WIDTH) else evaluate(result, decoded)
+            out = compute(decoded)
         except KeyError as err:  # tables cover their inputs' value sets: this is a bug
             raise RaspCompileError(
                 f"internal error: fusing into '{root.name}'{_named(root)}, a table has no entry for {err}"

@@ -111,6 +111,9 @@ MAX_MEASURED_MLP = 50_000_000
 """Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
 ROUNDING_SAFETY = 4.0
 """How much larger than numpy's float32 rounding other kernels' (onnxruntime's) may be."""
+MLP_OUTPUT_NOISE = 1e-5
+"""Largest error, relative to its values' bound, an MLP may leave on a numerical result
+(what `fusion.leaf_noise` assumes of MLP outputs)."""
 """Widest residual stream the lowering builds (past it, weights take gigabytes)."""
 MAX_MLP_WEIGHTS = 20_000_000
 """Most weights one MLP may have (80 MB in float32; built in float64 first)."""
@@ -250,6 +253,13 @@ class Lowering:
     """Float32 error on the one-hot dims of categorical s-ops that MLPs compute with steps,
     a row per input combination (`measure_onehot_error`); exact one-hots (embedding,
     lookups) are not listed."""
+    joint_code_widths: set[Operation] = field(default_factory=set)
+    """selector_width / length ops whose scratch dim an MLP reads with other numerical inputs."""
+    onehot_on_error: dict[SSAValue, float] = field(default_factory=dict)
+    """The largest measured error on the dim that is on, per s-op in `onehot_error`."""
+    inherited_error: dict[SSAValue, float] = field(default_factory=dict)
+    """Error on the one-hot dim that is on, for categorical s-ops computed from imprecise
+    one-hots (closed gates write exact zeros on the other dims, so those inherit none)."""
     guards: list[tuple[str, list[int]]] = field(default_factory=list)
     """Run-time guards: (aggregate, its one-hot dims) per categorical aggregate whose
     selector is not proven to select at most one position."""
@@ -329,10 +339,14 @@ class Lowering:
         kept below `budget` / ROUNDING_SAFETY for other kernels' orders."""
         error = 0.0
         for group in groups:
+            matrix = np.abs(group.matrix)
             if group.keys in self.onehot_error:
                 error += float(np.abs(self.onehot_error[group.keys] @ group.matrix.T).max(initial=0.0))
             if group.queries in self.onehot_error:
                 error += float(np.abs(self.onehot_error[group.queries] @ group.matrix).max(initial=0.0))
+            # Inherited error sits on the one dim that is on (closed gates write exact zeros).
+            inherited = self.inherited_error.get(group.keys, 0.0) + self.inherited_error.get(group.queries, 0.0)
+            error += inherited * float(matrix.max(initial=0.0))
         if error and ROUNDING_SAFETY * scale * error > budget:
             raise RaspCompileError(
                 f"rasp-to-transformer: {where}: its selector reads a categorical s-op that an MLP computes "
@@ -376,6 +390,9 @@ class Lowering:
                     RaspCompileWarning,
                     stacklevel=2,
                 )
+            for errors in (self.inherited_error, self.onehot_on_error):
+                if x in errors:
+                    errors[y] = errors[x]
             if x in self.onehot_error:  # the head copies the rows, and their rounding
                 copied = np.zeros((len(self.onehot_error[x]), len(out_values)))
                 copied[:, [int(np.flatnonzero(row)[0]) for row in value_rows[self.dims(x)]]] = self.onehot_error[x]
@@ -398,9 +415,11 @@ class Lowering:
         return self.head_for(op, selector, w_o)
 
     def head_for(self, op: Operation, selector: SSAValue | None, w_o: np.ndarray) -> HeadOp:
-        # 1/(w+1) moves by about skew / (w+1): keep it within the steps' noise allowance.
+        # Skewed scores move 1/(w+1) by about skew / (w+1), relative to it: alone, its
+        # decoding steps have a quarter of the relative gap 1/(w+2) to spare; in a joint code
+        # with other numerical inputs, only the noise `fusion.leaf_noise` assumes.
         n = self.max_seq_len
-        skew_budget = 1.0 / (64.0 * (n + 1) * (n + 2))
+        skew_budget = 2.0 * FLOAT32_EPS if op in self.joint_code_widths else 1.0 / (8.0 * (n + 2))
         return self.head(
             selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget
         )
@@ -408,6 +427,34 @@ class Lowering:
     # -- MLPs -------------------------------------------------------------- #
 
     def lower_mlp(self, op: Operation, leaves: list[Leaf]) -> MLPWeights:
+        """`build_mlp`, and the float32 rounding its categorical leaves bring in: an open
+        gate reads them with weight 2 (closed gates do not leak), so the result is off by
+        up to twice their error times its values. A numerical result must stay within the
+        rounding the fusion plan assumes of MLP outputs (`fusion.leaf_noise`); a one-hot
+        result passes the error on (`inherited_error`)."""
+        mlp = self.build_mlp(op, leaves)
+        inherited = 2.0 * sum(self.onehot_bound(leaf.value) for leaf in leaves if not leaf.numerical)
+        if not inherited:
+            return mlp
+        result = op.results[0]
+        if self.layout.is_numerical(result):
+            scale = max([1.0] + [abs(as_number(v)) for v in self.layout.values[result]])
+            if inherited > MLP_OUTPUT_NOISE:
+                raise RaspCompileError(
+                    f"rasp-to-transformer: {describe(op)} reads a categorical s-op that an MLP computes from a "
+                    f"numerical one with steps so fine that float32 leaves its one-hot off by up to "
+                    f"{inherited / 2:.2g}; its numerical result would be off by {inherited * scale:.2g}. Give "
+                    "that s-op fewer values (lower max_seq_len or the vocabulary)"
+                )
+        else:
+            self.inherited_error[result] = inherited
+        return mlp
+
+    def onehot_bound(self, value: SSAValue) -> float:
+        """The largest error on the dim of `value`'s one-hot that is on (0 when exact)."""
+        return self.onehot_on_error.get(value, 0.0) + self.inherited_error.get(value, 0.0)
+
+    def build_mlp(self, op: Operation, leaves: list[Leaf]) -> MLPWeights:
         """One MLP computing `op`'s result from its leaves (see fusion.py), exactly on every
         combination of the leaves' values: for each combination of the categorical leaves, a
         gate that opens only there, and behind it the result as a function of the numerical
@@ -515,8 +562,17 @@ class Lowering:
                     inputs[r, column[dim]] = v
             exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
         hidden = np.maximum(inputs @ w1[reads].astype(np.float32) + np.asarray(mlp.b1, dtype=np.float32), 0)
-        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float32)
-        self.onehot_error[result] = written.astype(np.float64) - exact
+        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float64).astype(np.float32)
+        error = written.astype(np.float64) - exact
+        self.onehot_error[result] = error
+        # What MLPs reading this one-hot inherit: the error of the dim that is on (their
+        # closed gates ignore errors below 1/4 on the others).
+        self.onehot_on_error[result] = float(np.abs(error[exact == 1.0]).max(initial=0.0))
+        if float(np.abs(error[exact == 0.0]).max(initial=0.0)) >= 0.25:
+            raise RaspCompileError(
+                f"rasp-to-transformer: {describe(result.owner)}: float32 rounding of its steps reaches a quarter "
+                "on a one-hot dim; give it fewer values (lower max_seq_len or the vocabulary)"
+            )
 
     def additive_units(
         self, mlp: MLPWeights, leaves: list[Leaf], parts: dict[tuple, list[list[float]]], out: int
@@ -664,6 +720,13 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     x_bos = np.zeros(layout.width)
     x_bos[0] = x_bos[1] = 1.0
     lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
+    lowering.joint_code_widths = {
+        leaf.value.owner
+        for leaves in plan.leaves.values()
+        if sum(leaf.numerical for leaf in leaves) > 1
+        for leaf in leaves
+        if leaf.scratch
+    }
     embed = _embedding(lowering, vocab)
 
     # Sub-layers by stage: attention of block b is stage 2b-1, its MLP stage 2b.

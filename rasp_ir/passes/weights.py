@@ -71,11 +71,13 @@ class MLPWeights:
 def lookup_units(
     mlp: MLPWeights, in_dims: Sequence[int], in_values: Sequence[Value], write: Callable[[Value], dict[int, float]]
 ) -> None:
-    """A categorical input: one unit per value, relu(x[v]) is 1 exactly where the input is v."""
+    """A categorical input: one unit per value, relu(2 x[v] - 1) is 1 exactly where the
+    input is v, and 0 where x[v] is off by less than 1/2 from 0: a one-hot that float32
+    left slightly off (an MLP's steps wrote it) does not leak through the other units."""
     for d, v in zip(in_dims, in_values):
         writes = write(v)
         if any(writes.values()):
-            mlp.unit({d: 1.0}, 0.0, writes)
+            mlp.unit({d: 2.0}, -1.0, writes)
 
 
 def affine_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
@@ -140,16 +142,17 @@ def gated_units(
 
     The gate is `arity` one-hot dimensions (`gate`, weight 1 each) that sum to `arity`
     exactly on the wanted combination of categorical values and to at most arity-1 on any
-    other; with arity 0 it always holds. One unit relu(sum - arity + 1) (relu(one) with no
-    gate) writes outputs[0]. Then, for each gap between neighbouring xs where the output
+    other; with arity 0 it always holds. One unit relu(2 (sum - arity) + 1) (relu(one) with
+    no gate) writes outputs[0]: 1 on the combination, and 0 on any other even where float32
+    left the one-hots off by less than 1/4 each (closed gates do not leak). Then, for each gap between neighbouring xs where the output
     changes, a step from 0 to 1 across the gap: relu(L(x-t)+1/2) - relu(L(x-t)-1/2), with t
     the midpoint and L = 2/gap, is exactly 0 up to t - gap/4 and exactly 1 from t + gap/4.
     Gated steps also read M * (sum - arity): no shift on the combination, at least M down
     elsewhere, with M larger than any step's reach, which silences them.
     """
-    base = dict(gate) if arity else {one_dim: 1.0}
+    base = {d: 2.0 * w for d, w in gate.items()} if arity else {one_dim: 1.0}
     if np.any(outputs[0]):
-        mlp.unit(base, 1.0 - arity if arity else 0.0, _writes(outputs[0]))
+        mlp.unit(base, 1.0 - 2.0 * arity if arity else 0.0, _writes(outputs[0]))
     if x is None:
         return
     for i in range(len(xs) - 1):

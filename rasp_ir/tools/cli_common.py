@@ -342,25 +342,25 @@ def _vocab_of(program: Any) -> list[Any] | None:
 
 
 def _load_mlir(path: Path, text: str, output: str | None) -> Source:
-    from xdsl.parser import Parser
     from xdsl.utils.exceptions import ParseError, VerifyException
 
     from rasp_ir.dialects import make_context
     from rasp_ir.dialects.transformer import ModelOp
+    from rasp_ir.mlir_text import parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
     from rasp_ir.program import Program
 
     try:
-        module = Parser(make_context(), text, name=str(path)).parse_module()
+        module, op_spans = parse_ir(make_context(), text, str(path), what="file", expected="no rasp.program")
     except ParseError as exc:
-        raise RaspSyntaxError(str(exc)) from None
+        raise RaspSyntaxError(parse_error_message(exc)) from None
     except VerifyException as exc:
-        raise RaspTypeError(f"{path}: invalid IR: {exc}") from None
+        raise RaspTypeError(parse_verify_error_message(exc, str(path))) from None
+    try:
+        module.verify()
+    except VerifyException as exc:  # placed at the op that fails, as rasp-opt does
+        raise RaspTypeError(verify_error_message(module, exc, op_spans, str(path))) from None
     models = [op for op in module.walk() if isinstance(op, ModelOp)]
     if models:
-        try:
-            module.verify()
-        except VerifyException as exc:
-            raise RaspTypeError(f"{path}: invalid transformer IR: {exc}") from None
         return Source(path, text, None, module, list(models[0].vocabulary), models[0].seq_len)
     program = Program.from_mlir(module, name=output)
     return Source(path, text, program, None, _vocab_of(program), program.max_seq_len)

@@ -47,23 +47,29 @@ from typing import IO, Any, cast
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Dialect, Operation
-from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
 from xdsl.printer import Printer
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline, parse_spec
 from xdsl.utils.exceptions import (
     ArgSpecParseError,
     DiagnosticException,
-    MultipleSpansParseError,
     ParseError,
     ShrinkException,
     VerifyException,
 )
-from xdsl.utils.lexer import Span
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from rasp_ir.errors import RaspError, RaspInputError
+from rasp_ir.mlir_text import (
+    LocatingParser,
+    OpSpans,
+    failing_op,
+    op_text,
+    parse_error_message,
+    parse_verify_error_message,
+    verify_error_message,
+)
 
 TOOL = "rasp-opt"
 
@@ -149,18 +155,6 @@ def _first_text(exc: BaseException) -> str:
     return text if text else type(exc).__name__
 
 
-def _located(span: Span[Any], message: str) -> str:
-    """`file:line:col: message`, then the source line with carets under the place."""
-    context = span.print_with_context(None).rstrip("\n").split("\n")
-    return f"{span.get_location()}: {message}\n" + "\n".join(context[1:])
-
-
-def _format_parse_error(exc: ParseError) -> str:
-    if isinstance(exc, MultipleSpansParseError):
-        return str(exc).rstrip()
-    return _located(exc.span, exc.msg)
-
-
 def describe_user_error(exc: BaseException) -> str | None:
     """The message to show for an error a user can cause, or None when `exc` is a bug.
 
@@ -171,7 +165,7 @@ def describe_user_error(exc: BaseException) -> str | None:
     if isinstance(exc, RaspError):
         return _first_text(exc)
     if isinstance(exc, ParseError):
-        return _format_parse_error(exc)
+        return parse_error_message(exc)
     if isinstance(exc, DiagnosticException):
         return _first_text(exc)
     if isinstance(exc, ArgSpecParseError):
@@ -270,58 +264,6 @@ def _pass_label(p: ModulePass) -> str:
         return str(p.spec())
     except Exception:  # noqa: BLE001 - a pass with unusual fields still gets a label
         return p.name
-
-
-# --------------------------------------------------------------------------- #
-# Parsing with source positions, for verifier messages that name file:line:col
-# --------------------------------------------------------------------------- #
-
-
-class _PositionRecordingParser(Parser):
-    """xDSL's parser, also remembering where each op starts in the source."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.op_spans: dict[int, tuple[Operation, Span[Any]]] = {}
-
-    def parse_operation(self) -> Operation:
-        span = self._current_token.span
-        try:
-            op = super().parse_operation()
-        except VerifyException as exc:
-            # An attribute or type that does not verify is rejected while parsing,
-            # as a VerifyException with no place; remember the innermost op.
-            if not hasattr(exc, "rasp_opt_span"):
-                exc.rasp_opt_span = span  # type: ignore[attr-defined]
-            raise
-        self.op_spans[id(op)] = (op, span)
-        return op
-
-
-def _op_text(op: Operation, limit: int = 160) -> str:
-    """The first line of an op's custom form (its header, for ops with regions)."""
-    stream = io.StringIO()
-    try:
-        Printer(stream=stream).print_op(op)
-    except Exception:  # noqa: BLE001 - invalid IR may not print
-        return op.name
-    line = stream.getvalue().strip().split("\n")[0]
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def _failing_op(module: ModuleOp, message: str) -> Operation | None:
-    """The op whose own verifier raises `message` (or, failing that, any op that fails)."""
-    first: Operation | None = None
-    for op in module.walk():
-        try:
-            op.verify(verify_nested_ops=False)
-        except VerifyException as exc:
-            if str(exc) == message:
-                return op
-            first = first or op
-        except Exception:  # noqa: BLE001 - only looking for the culprit
-            first = first or op
-    return first
 
 
 # --------------------------------------------------------------------------- #
@@ -566,7 +508,7 @@ class RaspOptMain(xDSLOptMain):
 
             Diagnostic.colored = True
 
-        self._op_spans: dict[int, tuple[Operation, Span[Any]]] = {}
+        self._op_spans: OpSpans = {}
         self._line_offset = 0
         self.setup_pipeline()
 
@@ -847,16 +789,17 @@ class RaspOptMain(xDSLOptMain):
         frontend = parse_spec(self.args.frontend or file_extension)
         if frontend.name != "mlir" or frontend.parameters:
             return super().parse_chunk(chunk, file_extension, start_offset)
-        parser = _PositionRecordingParser(self.ctx, chunk.read(), self.get_input_name())
+        parser = LocatingParser(
+            self.ctx,
+            chunk.read(),
+            self.get_input_name(),
+            what="file" if self.args.input_file is not None and not self.args.split_input_file else "input",
+            line_offset=start_offset,
+        )
         try:
             module = parser.parse_module(not self.args.no_implicit_module)
         except VerifyException as exc:
-            span = getattr(exc, "rasp_opt_span", None)
-            if span is None:
-                message = f"{self.get_input_name()}: the IR does not verify: {_first_text(exc)}"
-            else:
-                message = _located(dataclasses.replace(span, line_offset=start_offset), _first_text(exc))
-            raise InvalidIR(message, exc) from None
+            raise InvalidIR(parse_verify_error_message(exc, self.get_input_name(), start_offset), exc) from None
         self._op_spans = parser.op_spans
         return module
 
@@ -886,19 +829,13 @@ class RaspOptMain(xDSLOptMain):
         try:
             module.verify()
         except VerifyException as exc:
-            message = _first_text(exc)
-            op = _failing_op(module, str(exc))
             if after is None:
-                where = f"{self.get_input_name()}: the IR does not verify: {message}"
-                entry = self._op_spans.get(id(op)) if op is not None else None
-                if entry is not None and entry[0] is op:
-                    where = _located(dataclasses.replace(entry[1], line_offset=self._line_offset), message)
-                elif op is not None:
-                    where += f"\n  in: {_op_text(op)}"
+                where = verify_error_message(module, exc, self._op_spans, self.get_input_name(), self._line_offset)
             else:
-                where = f"the IR does not verify after pass '{after}': {message}"
+                where = f"the IR does not verify after pass '{after}': {_first_text(exc)}"
+                op = failing_op(module, str(exc))
                 if op is not None:
-                    where += f"\n  in: {_op_text(op)}"
+                    where += f"\n  in: {op_text(op)}"
             raise InvalidIR(where, exc) from None
 
     # -- running passes ----------------------------------------------------- #

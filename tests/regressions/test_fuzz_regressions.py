@@ -234,3 +234,16 @@ def test_copy_of_a_stepped_one_hot_into_more_values():
     n4 = dsl.Aggregate(dsl.Select(dsl.tokens, n2, C.TRUE), n2)
     sop = dsl.SelectorWidth(dsl.Select(n4, n4, C.EQ))
     agrees_or_refuses(sop, [18], 1, [[18]])
+
+
+def test_lookup_of_a_stepped_one_hot_does_not_leak():
+    """Seed 2026, case 3940: onnxruntime gave 12.0015 for 12. A categorical copy of a mean
+    with many values (steps: its one-hot dims a little off in float32) was read by a lookup
+    whose closed gates, relu(x_a + x_b - 1), passed those small errors on from thousands of
+    units. Gates now open at relu(2 (x_a + x_b) - 3): closed ones write exact zeros."""
+    t = dsl.categorical(dsl.tokens)
+    mean = dsl.Aggregate(dsl.SelectorNot(dsl.Select(t, t, C.LEQ)), t)
+    pair = dsl.SequenceMap(lambda x, y: {(0, 6): -1, (0, 7): 2}.get((x, y), 3), mean, t)
+    sop = dsl.numerical(dsl.LinearSequenceMap(pair, pair, 1, 3))
+    vocab = [10, 4, 24, 3, 11, -8, 6, 18, 20, 13, 27]
+    agrees_or_refuses(sop, vocab, 10, [[3, 20, 11, 24, 24, 13, 11, 11], [27, 4, 4, 10], [6, 0 + 6, 18]])
