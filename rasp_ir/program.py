@@ -88,7 +88,7 @@ from rasp_ir.errors import (
 )
 from rasp_ir.frontend import dsl
 from rasp_ir.interpreter.reference import Interpreter, as_value
-from rasp_ir.mlir_text import OpSpans, parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
+from rasp_ir.frontend.mlir_text import OpSpans, parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
 
 MAX_TABLE_ENTRIES = 100_000
 """Largest table `to_module` writes for one map before it stops with an error."""

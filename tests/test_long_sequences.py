@@ -47,8 +47,13 @@ def test_positional_programs_are_exact(name, max_seq_len):
 @pytest.mark.parametrize(
     "name,max_seq_len,reason",
     [
+        ("reverse", 256, "hidden units"),
         ("reverse", 512, "entries|hidden units"),
+        ("sort", 256, "joint values"),
         ("sort", 512, "joint values"),
+        ("sort_unique", 512, "skews its attention"),
+        ("most_frequent", 64, "joint values"),
+        ("most_frequent", 256, "joint values"),
     ],
 )
 def test_programs_too_large_are_refused_with_the_reason(name, max_seq_len, reason):

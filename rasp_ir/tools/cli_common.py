@@ -346,7 +346,7 @@ def _load_mlir(path: Path, text: str, output: str | None) -> Source:
 
     from rasp_ir.dialects import make_context
     from rasp_ir.dialects.transformer import ModelOp
-    from rasp_ir.mlir_text import parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
+    from rasp_ir.frontend.mlir_text import parse_error_message, parse_ir, parse_verify_error_message, verify_error_message
     from rasp_ir.program import Program
 
     try:

@@ -61,7 +61,7 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from rasp_ir.errors import RaspError, RaspInputError
-from rasp_ir.mlir_text import (
+from rasp_ir.frontend.mlir_text import (
     LocatingParser,
     OpSpans,
     failing_op,
