@@ -251,7 +251,7 @@ class Lowering:
     sublayers: list[tuple[int, Operation | MLPWeights, str]] = field(default_factory=list)
     onehot_error: dict[SSAValue, np.ndarray] = field(default_factory=dict)
     """Float32 error on the one-hot dims of categorical s-ops that MLPs compute with steps,
-    a row per input combination (`measure_onehot_error`); exact one-hots (embedding,
+    a row per input combination (`measure_rounding`); exact one-hots (embedding,
     lookups) are not listed."""
     joint_code_widths: set[Operation] = field(default_factory=set)
     """selector_width / length ops whose scratch dim an MLP reads with other numerical inputs."""
@@ -482,6 +482,7 @@ class Lowering:
         mlp = MLPWeights(self.d)
         if parts is not None:
             self.additive_units(mlp, leaves, parts, self.dims(result)[0])
+            self.measure_rounding(op, mlp, leaves, tabulate(op, leaves))
             return mlp
         table = tabulate(op, leaves)
         position = {leaf: i for i, leaf in enumerate(leaves)}
@@ -523,31 +524,26 @@ class Lowering:
                     self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
             gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
-        if x is not None and not self.layout.is_numerical(result):
-            self.measure_onehot_error(mlp, leaves, table, result)
+        if x is not None:
+            self.measure_rounding(op, mlp, leaves, table)
         return mlp
 
-    def measure_onehot_error(self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue) -> None:
-        """Run a step MLP that computes a one-hot in float32 on every combination of its
-        leaves' values and keep what it writes minus the exact one-hot, per combination
-        (`onehot_error`): far past their thresholds, step pairs write differences of large
-        pre-activations, which float32 keeps only to its relative precision."""
+    def run_on_grid(
+        self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """What an MLP writes on `result`'s dims in float32 on every combination of its
+        leaves' values, and the exact values (one-hot rows, or one column of numbers);
+        None when that is too large to run here."""
         out = self.dims(result)
+        keys = list(table)
+        if len(keys) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
+            return None
         w1 = np.stack(mlp.w1, axis=1)
         reads = np.flatnonzero(np.any(w1 != 0.0, axis=1))
-        keys = list(table)
-        if len(keys) * len(mlp.w1) > MAX_MEASURED_MLP or len(keys) * len(out) > MAX_MEASURED_MLP:
-            # Too large to run here: assume every unit's pre-activation is as large as it can be.
-            bound = np.ones(self.d)
-            for value, dims in self.layout.dims.items():
-                if self.layout.is_numerical(value):
-                    bound[dims[0]] = max([1.0] + [abs(as_number(v)) for v in self.layout.values[value]])
-            reach = float(np.max(np.abs(w1).T @ bound + np.abs(np.asarray(mlp.b1))))
-            self.onehot_error[result] = np.full((1, len(out)), 4.0 * FLOAT32_EPS * reach)
-            return
         column = {int(d): i for i, d in enumerate(reads)}
         inputs = np.zeros((len(keys), len(reads)), dtype=np.float32)
         exact = np.zeros((len(keys), len(out)))
+        numerical = self.layout.is_numerical(result)
         index = {value_key(v): i for i, v in enumerate(self.layout.values[result])}
         by_key = [{value_key(v): v for v in leaf.raw_values()} for leaf in leaves]
         for r, key in enumerate(keys):
@@ -560,17 +556,55 @@ class Lowering:
             for dim, v in entries.items():
                 if dim in column:  # a dimension no unit reads (e.g. a leaf with one value)
                     inputs[r, column[dim]] = v
-            exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
+            if numerical:
+                exact[r, 0] = as_number(table[key])
+            else:
+                exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
         hidden = np.maximum(inputs @ w1[reads].astype(np.float32) + np.asarray(mlp.b1, dtype=np.float32), 0)
-        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float64).astype(np.float32)
-        error = written.astype(np.float64) - exact
+        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float32)
+        return written.astype(np.float64), exact
+
+    def measure_rounding(self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: dict) -> None:
+        """Run a step MLP on every combination of its leaves' values in float32 and keep
+        what float32 costs: far past their thresholds, step pairs write differences of
+        large pre-activations, which float32 keeps only to its relative precision.
+        A one-hot keeps its errors per combination (`onehot_error`, read by heads) and on
+        its dim that is on (`onehot_on_error`, what MLPs reading it inherit); a number
+        must stay within a quarter of the tolerance (with ROUNDING_SAFETY for kernels that
+        sum in another order)."""
+        result = op.results[0]
+        if not mlp.w1:
+            return  # no units: the result is 0 everywhere, exactly
+        grid = self.run_on_grid(mlp, leaves, table, result)
+        if grid is None:  # too large to run: every unit's pre-activation as large as it can be
+            bound = np.ones(self.d)
+            for value, dims in self.layout.dims.items():
+                if self.layout.is_numerical(value):
+                    bound[dims[0]] = max([1.0] + [abs(as_number(v)) for v in self.layout.values[value]])
+            w1 = np.stack(mlp.w1, axis=1)
+            reach = float(np.max(np.abs(w1).T @ bound + np.abs(np.asarray(mlp.b1))))
+            error = np.full((1, len(self.dims(result))), 4.0 * FLOAT32_EPS * reach)
+            exact = np.zeros_like(error)
+        else:
+            written, exact = grid
+            error = written - exact
+        worst = float(np.abs(error).max(initial=0.0))
+        if self.layout.is_numerical(result):
+            if ROUNDING_SAFETY * worst > self.tolerance / 4.0:
+                raise RaspCompileError(
+                    f"rasp-to-transformer: {describe(op)}: its MLP's steps are so fine that float32 leaves its "
+                    f"result off by {worst:.2g} on some input (run on every combination of its inputs); lower "
+                    "max_seq_len or give its inputs fewer values"
+                )
+            return
         self.onehot_error[result] = error
         # What MLPs reading this one-hot inherit: the error of the dim that is on (their
         # closed gates ignore errors below 1/4 on the others).
-        self.onehot_on_error[result] = float(np.abs(error[exact == 1.0]).max(initial=0.0))
+        on = error[exact == 1.0] if grid is not None else error
+        self.onehot_on_error[result] = float(np.abs(on).max(initial=0.0))
         if float(np.abs(error[exact == 0.0]).max(initial=0.0)) >= 0.25:
             raise RaspCompileError(
-                f"rasp-to-transformer: {describe(result.owner)}: float32 rounding of its steps reaches a quarter "
+                f"rasp-to-transformer: {describe(op)}: float32 rounding of its steps reaches a quarter "
                 "on a one-hot dim; give it fewer values (lower max_seq_len or the vocabulary)"
             )
 
