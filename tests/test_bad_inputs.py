@@ -629,7 +629,7 @@ def test_huge_max_seq_len_is_refused_quickly(tmp_path):
         ("no_metadata", "is an ONNX model but not a rasp-ir model"),
         ("no_vocab", "the rasp-ir metadata lacks 'rasp_ir.vocab'; the model file is damaged"),
         ("bad_max_seq_len", "the metadata entry 'rasp_ir.max_seq_len' is malformed"),
-        ("future_format", "uses rasp-ir model format 99, which this rasp-ir cannot read (it reads 1); upgrade rasp-ir"),
+        ("future_format", "uses rasp-ir model format 99, which this rasp-ir cannot read (it reads 1, 2); upgrade rasp-ir"),
         ("damaged_graph", "is a damaged ONNX model (it may be truncated): Graph output 'output' is not an output"),
     ],
 )

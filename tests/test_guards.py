@@ -474,3 +474,21 @@ def test_rasp_verify_and_run_report_a_refused_input(capsys, tmp_path):
     assert err.startswith("rasp: error: input 0 of the batch, position 1: the program's aggregate `%agg = rasp.aggregate`")
     assert main(["run", str(model), "29", "29"]) == 0  # a mean of equal values: right
     assert capsys.readouterr()[0].strip() == "[29, 29]"
+
+
+def test_a_guarded_model_is_format_2_and_others_format_1():
+    """A rasp-ir that does not know guards (it reads format 1) refuses a guarded model
+    instead of running it without its guard."""
+    from rasp_ir.runtime.metadata import META_FORMAT_VERSION
+
+    t = dsl.tokens
+    averaging = dsl.categorical(dsl.Aggregate(dsl.Select(t, t, dsl.Comparison.GEQ), t))
+    copying = dsl.Aggregate(dsl.Select(dsl.indices, dsl.indices, dsl.Comparison.EQ), t)
+    versions = []
+    for sop in (averaging, copying):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = rasp_ir.compile(rasp_ir.Program.from_dsl(sop, name="m"), vocab=[1, 2], max_seq_len=3, provider="cpu")
+        meta = {p.key: p.value for p in model.onnx.metadata_props}
+        versions.append(meta[META_FORMAT_VERSION])
+    assert versions == ["2", "1"]

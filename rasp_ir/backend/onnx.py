@@ -38,6 +38,7 @@ from rasp_ir.runtime.files import save_onnx
 from rasp_ir.runtime.metadata import (
     FORMAT_MARKER,
     FORMAT_VERSION,
+    GUARDED_FORMAT_VERSION,
     META_BOS,
     META_BOS_ID,
     META_COMPILER_VERSION,
@@ -243,7 +244,7 @@ def to_onnx(
     summary = summarize(model)
     meta = {
         META_FORMAT: FORMAT_MARKER,
-        META_FORMAT_VERSION: FORMAT_VERSION,
+        META_FORMAT_VERSION: GUARDED_FORMAT_VERSION if guards else FORMAT_VERSION,
         META_NAME: model.model_name,
         META_VOCAB: _json(list(model.vocabulary)),
         META_BOS: _json(model.bos_value),

@@ -3,7 +3,8 @@
 The ONNX backend writes them and the runtime reads them; structured values are JSON.
 
     rasp_ir.format           "rasp-ir-model" (the marker `load_model` checks)
-    rasp_ir.format_version   "1"
+    rasp_ir.format_version   "1", or "2" for a model with run-time guards (so that a rasp-ir
+                             that does not know guards refuses it rather than skip them)
     rasp_ir.name             the model's symbol name
     rasp_ir.vocab            JSON list of tokens; a token's id is its index
     rasp_ir.bos              JSON value of the BOS token
@@ -26,7 +27,8 @@ The ONNX backend writes them and the runtime reads them; structured values are J
 
 FORMAT_MARKER = "rasp-ir-model"
 FORMAT_VERSION = "1"
-SUPPORTED_FORMAT_VERSIONS = ("1",)
+GUARDED_FORMAT_VERSION = "2"
+SUPPORTED_FORMAT_VERSIONS = ("1", "2")
 
 META_FORMAT = "rasp_ir.format"
 META_FORMAT_VERSION = "rasp_ir.format_version"
