@@ -609,6 +609,12 @@ class _ModuleBuilder:
             # dropped with its uses, or rewrites would see a detached user.)
             op.drop_all_references()
             op = AggregateOp(selector, sop, self._type(node, ValueKind.FLOAT), default)
+        elif node.encoding is None and x_kind not in (ValueKind.STR, ValueKind.BOOL):
+            # Proven here to copy one value: keep that decision. Later rewrites may hide
+            # what proved it (a table folded into another), and deciding "numerical" then
+            # would leave int tables reading a float s-op.
+            op.drop_all_references()
+            op = AggregateOp(selector, sop, SOpType(kind, Encoding.CATEGORICAL), default)
         if aggregate_encoding(op) == Encoding.NUMERICAL:
             self._check_numerical_aggregate(node, values)
         return op

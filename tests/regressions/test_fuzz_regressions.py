@@ -247,3 +247,16 @@ def test_lookup_of_a_stepped_one_hot_does_not_leak():
     sop = dsl.numerical(dsl.LinearSequenceMap(pair, pair, 1, 3))
     vocab = [10, 4, 24, 3, 11, -8, 6, 18, 20, 13, 27]
     agrees_or_refuses(sop, vocab, 10, [[3, 20, 11, 24, 24, 13, 11, 11], [27, 4, 4, 10], [6, 0 + 6, 18]])
+
+
+def test_copy_proven_before_rewrites_stays_a_copy():
+    """Seed 2028, case 3105: refused with an internal verifier message. The DSL builder
+    proved that the aggregate copies one value (its keys, a bool plus 5 times the index,
+    differ per position) and typed it int; canonicalization at max_seq_len 1 folded the
+    index away, rasp-infer-encodings could no longer prove it and made the aggregate
+    numerical, and int tables read a float s-op. The builder's decision is now explicit."""
+    flag = dsl.Map(lambda x: x < "h", dsl.tokens)
+    key = dsl.SequenceMap(lambda x, y: x + 5 * y, flag, dsl.indices)
+    copy = dsl.Aggregate(dsl.Select(key, dsl.indices, C.EQ), dsl.indices)
+    sop = dsl.SequenceMap(lambda x, y: x != y, copy, dsl.tokens)
+    agrees_or_refuses(sop, ["c", "g", "a"], 1, [["c"], ["a"], ["g"]])
