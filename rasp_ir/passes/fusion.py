@@ -1,7 +1,11 @@
 """Which element-wise work shares one MLP: the fusion analysis behind the schedule.
 
-Any function of finitely many categorical s-ops, and of at most one numerical one,
-is a single exact MLP (see `to_transformer`). So the element-wise ops between two
+Any function of finitely many categorical s-ops and numerical ones is a single exact
+MLP (see `to_transformer`): a gate per combination of the categorical values, and exact
+steps along the numerical ones (one piece per numerical leaf when the function is a sum
+of one function per leaf, `additive_parts`; else one joint code, `numeric_code`, whose
+steps must stay wider than the leaves' noise and coarse enough for float32). So the
+element-wise ops between two
 attention layers need not each take an MLP sub-layer: an s-op that something must
 read from the residual stream (a head, the output, or an MLP of a later stage) is
 computed by one MLP straight from its *leaves*, the nearest s-ops that are already
@@ -9,10 +13,11 @@ in the residual stream; the element-wise ops in between are *fused* into it and 
 no dimensions at all. A selector_width is a leaf through its head's scratch
 dimension (1/(w+1)), so decoding it fuses into whatever reads it.
 
-When a fused function would need two numerical leaves, or more hidden units than
-`max_hidden`, or slopes float32 cannot resolve, the op is *split*: its direct
-operands are computed first (in an earlier MLP), which may cost a block; the
-schedule records each split and why.
+When a fused function would need more hidden units than `max_hidden`, steps finer
+than its inputs' noise, or steps whose float32 rounding (`step_rounding`,
+`_imprecise_onehot`) could reach its output, the op is *split*: its direct operands are
+computed first (in an earlier MLP), which may cost a block; the schedule records each
+split and why. rasp-to-transformer then measures the rounding of every MLP it builds.
 """
 
 from __future__ import annotations
