@@ -53,7 +53,7 @@ from rasp_ir.dialects.rasp import (
 )
 from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
-from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit
+from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit, min_gap
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
 WIDTH = (SelectorWidthOp, LengthOp)
@@ -223,13 +223,20 @@ def _tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
     return table
 
 
+def _levels(leaf: Leaf) -> tuple[list[float], float]:
+    """A leaf's distinct raw values, sorted, and the smallest gap between two (1 for one value)."""
+    xs = sorted({float(v) for v in leaf.raw_values()})
+    gap = min_gap(xs)
+    return xs, gap if gap != math.inf else 1.0
+
+
 def leaf_noise(leaf: Leaf) -> float:
     """The largest error the residual stream may hold on a leaf (absolute): for a
     selector_width's scratch dimension the leak `weights.width_scale` allows plus float32
-    rounding of the softmax; for a mean the most `weights.aggregate_scale` allows; for a value an MLP computed its float32 rounding with room to spare;
-    for embedded values (exact table entries) float32 rounding."""
-    xs = sorted({float(v) for v in leaf.raw_values()})
-    step = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)
+    rounding of the softmax; for a mean the most `weights.aggregate_scale` allows; for a
+    value an MLP computed its float32 rounding with room to spare; for embedded values
+    (exact table entries) float32 rounding."""
+    xs, step = _levels(leaf)
     if leaf.scratch:
         return WIDTH_LEAK + 2.0 * FLOAT32_EPS
     bound = max(1.0, *(abs(x) for x in xs))
@@ -280,18 +287,13 @@ def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
     Each leaf's noise reaches z times its coefficient, and later leaves get large ones: so
     the leaves noisiest relative to their own gaps come first (`code_noise` says whether
     the noise stays inside the steps' margins)."""
-    def order(leaf: Leaf) -> float:
-        xs = sorted({float(v) for v in leaf.raw_values()})
-        step = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)
-        return -leaf_noise(leaf) / step
-
+    levels = [_levels(leaf) for leaf in leaves]
     coeffs = [0.0] * len(leaves)
     span, gap = 0.0, math.inf
-    for i in sorted(range(len(leaves)), key=lambda i: order(leaves[i])):
-        xs = sorted({float(v) for v in leaves[i].raw_values()})
+    for i in sorted(range(len(leaves)), key=lambda i: -leaf_noise(leaves[i]) / levels[i][1]):
+        xs, step = levels[i]
         if len(xs) < 2:
             continue
-        step = min(b - a for a, b in zip(xs, xs[1:]))
         scale = 1.0 if gap == math.inf else (span + gap) / step
         coeffs[i] = scale
         gap = min(gap, scale * step)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -440,17 +441,20 @@ class Lowering:
             return mlp
         result = op.results[0]
         if self.layout.is_numerical(result):
-            scale = max([1.0] + [abs(as_number(v)) for v in self.layout.values[result]])
             if inherited > MLP_OUTPUT_NOISE:
                 raise RaspCompileError(
                     f"rasp-to-transformer: {describe(op)} reads a categorical s-op that an MLP computes from a "
                     f"numerical one with steps so fine that float32 leaves its one-hot off by up to "
-                    f"{inherited / 2:.2g}; its numerical result would be off by {inherited * scale:.2g}. Give "
+                    f"{inherited / 2:.2g}; its numerical result would be off by {inherited * self.value_bound(result):.2g}. Give "
                     "that s-op fewer values (lower max_seq_len or the vocabulary)"
                 )
         else:
             self.inherited_error[result] = inherited
         return mlp
+
+    def value_bound(self, value: SSAValue) -> float:
+        """The largest magnitude a numerical s-op takes, at least 1."""
+        return max([1.0] + [abs(as_number(v)) for v in self.layout.values[value]])
 
     def onehot_bound(self, value: SSAValue) -> float:
         """The largest error on the dim of `value`'s one-hot that is on (0 when exact)."""
@@ -503,10 +507,7 @@ class Lowering:
             )
         zs = [z for z, _ in points]
         for combo in product(*(leaf.raw_values() for leaf in categorical)):
-            gate: dict[int, float] = {}
-            for leaf, v in zip(categorical, combo):
-                dim = self.leaf_dim_of(leaf, v)
-                gate[dim] = gate.get(dim, 0.0) + 1.0
+            gate = self.gate(categorical, combo)
             outputs: list[np.ndarray] = []
             for _, raws in points:
                 key: list = [None] * len(leaves)
@@ -582,7 +583,7 @@ class Lowering:
             bound = np.ones(self.d)
             for value, dims in self.layout.dims.items():
                 if self.layout.is_numerical(value):
-                    bound[dims[0]] = max([1.0] + [abs(as_number(v)) for v in self.layout.values[value]])
+                    bound[dims[0]] = self.value_bound(value)
             w1 = np.stack(mlp.w1, axis=1)
             reach = float(np.max(np.abs(w1).T @ bound + np.abs(np.asarray(mlp.b1))))
             error = np.full((1, len(self.dims(result))), 4.0 * FLOAT32_EPS * reach)
@@ -594,8 +595,7 @@ class Lowering:
         if self.layout.is_numerical(result):
             budget = self.tolerance / 4.0
             if result in self.joint_code_values:  # the noise `fusion.leaf_noise` assumed
-                scale = max([1.0] + [abs(as_number(v)) for v in self.layout.values[result]])
-                budget = min(budget, MLP_OUTPUT_NOISE * scale)
+                budget = min(budget, MLP_OUTPUT_NOISE * self.value_bound(result))
             if ROUNDING_SAFETY * worst > budget:
                 raise RaspCompileError(
                     f"rasp-to-transformer: {describe(op)}: its MLP's steps are so fine that float32 leaves its "
@@ -624,10 +624,7 @@ class Lowering:
         categorical = [leaf for leaf in leaves if not leaf.numerical]
         by_key = {leaf: {value_key(v): v for v in leaf.raw_values()} for leaf in categorical}
         for combo_keys, gs in parts.items():
-            gate: dict[int, float] = {}
-            for leaf, k in zip(categorical, combo_keys):
-                dim = self.leaf_dim_of(leaf, by_key[leaf][k])
-                gate[dim] = gate.get(dim, 0.0) + 1.0
+            gate = self.gate(categorical, [by_key[leaf][k] for leaf, k in zip(categorical, combo_keys)])
             for leaf, g in zip(numerical, gs):
                 pairs = sorted(zip((float(v) for v in leaf.raw_values()), g))
                 xs = [x for x, _ in pairs]
@@ -655,6 +652,15 @@ class Lowering:
         if leaf.scratch:
             return [self.layout.scratch[leaf.value.owner]]
         return self.dims(leaf.value)
+
+    def gate(self, categorical: Sequence[Leaf], combo: Sequence[Value]) -> dict[int, float]:
+        """The one-hot dims (weight 1 each) that sum to len(combo) exactly where the
+        categorical leaves hold `combo` (`weights.gated_units`)."""
+        gate: dict[int, float] = {}
+        for leaf, v in zip(categorical, combo):
+            dim = self.leaf_dim_of(leaf, v)
+            gate[dim] = gate.get(dim, 0.0) + 1.0
+        return gate
 
     def leaf_dim_of(self, leaf: Leaf, value: Value) -> int:
         """The one-hot dimension of a categorical leaf's value."""
