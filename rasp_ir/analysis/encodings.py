@@ -20,7 +20,9 @@ from xdsl.ir import Operation, SSAValue
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     Encoding,
+    ConstantOp,
     IndicesOp,
+    LengthOp,
     LinearSequenceMapOp,
     MapOp,
     Predicate,
@@ -41,6 +43,10 @@ from rasp_ir.dialects.rasp import (
 
 ORDER_CHECK_CAP = 256
 """Most distinct (tuples of) values the order check of a selector_width enumerates."""
+
+INJECTIVITY_CHECK_CAP = 1 << 20
+"""Most (unique value, uniform value) pairs the check of a map of a unique and a
+position-uniform s-op enumerates."""
 
 _ORDERS = (Predicate.LT, Predicate.LEQ, Predicate.GT, Predicate.GEQ)
 
@@ -100,6 +106,9 @@ def unique_per_position(value: SSAValue) -> bool:
     - a map of a unique s-op whose table is injective on the input's values;
     - a sequence_map (or linear_sequence_map) with a unique operand, injective on the
       pairs of its operands' values (the pairs differ per position, so the results do);
+    - a sequence_map (or linear_sequence_map) of a unique s-op and a position-uniform
+      one (`position_uniform`), injective in the unique one for each value of the uniform
+      one (`indices + (length - k)`: within a sequence the uniform operand is fixed);
     - the selector_width of a selector that orders positions strictly by a unique key
       (`select(u, u, <)`, `<=`, `>`, `>=`, or a composite of selects over the same
       s-ops that is a total order): each position's rank."""
@@ -112,10 +121,17 @@ def unique_per_position(value: SSAValue) -> bool:
         values = _value_set(owner.input, owner.table)
         return values is not None and _table_injective(owner.table, [(v,) for v in values])
     if isinstance(owner, SequenceMapOp):
+        if (parts := _width_sum_parts(owner)) is not None and _ranks(*parts):
+            return True
         if not (unique_per_position(owner.lhs) or unique_per_position(owner.rhs)):
             return False
         lhs, rhs = _value_set(owner.lhs, owner.table, 0), _value_set(owner.rhs, owner.table, 1)
-        return lhs is not None and rhs is not None and _table_injective(owner.table, list(product(lhs, rhs)))
+        if lhs is None or rhs is None:
+            return False
+        if _table_injective(owner.table, list(product(lhs, rhs))):
+            return True
+        table = owner.table
+        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: table.lookup(x, y))
     if isinstance(owner, LinearSequenceMapOp):
         if not (unique_per_position(owner.lhs) or unique_per_position(owner.rhs)):
             return False
@@ -124,36 +140,164 @@ def unique_per_position(value: SSAValue) -> bool:
             return False
         a, b = owner.coefficients
         try:  # as the interpreter computes it
-            return _all_different([a * x + b * y for x, y in product(lhs, rhs)])
+            if _all_different([a * x + b * y for x, y in product(lhs, rhs)]):
+                return True
         except TypeError:
             return False
+        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: a * x + b * y)
     if isinstance(owner, SelectorWidthOp):
         return _ranks(owner.selector)
     return False
 
 
-def _ranks(selector: SSAValue) -> bool:
+def _width_sum_parts(op: SequenceMapOp) -> tuple[SSAValue, SSAValue] | None:
+    """The two selectors of `sequence_map(+, selector_width(a), selector_width(b))` (the
+    canonical form of the width of a disjoint `a or b`; sums past max_seq_len, which two
+    disjoint widths never reach, may be clipped), else None."""
+    lhs, rhs = op.lhs.owner, op.rhs.owner
+    program = op.parent_op()
+    max_seq_len = getattr(program, "max_seq_len", None)
+    if not isinstance(lhs, SelectorWidthOp) or not isinstance(rhs, SelectorWidthOp) or max_seq_len is None:
+        return None
+    n = int(max_seq_len.data)
+    for (a, b), out in op.table.data:
+        if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, int | float) or not isinstance(b, int | float):
+            return None
+        if a + b <= n and out != a + b:
+            return None
+    return lhs.selector, rhs.selector
+
+
+def _injective_beside_uniform(
+    lhs: SSAValue,
+    rhs: SSAValue,
+    lhs_values: Sequence[Value],
+    rhs_values: Sequence[Value],
+    f: Callable[[Value, Value], Value],
+) -> bool:
+    """f(lhs, rhs) differs at every position because one operand is unique per position,
+    the other is position-uniform (one value at every position of a sequence), and for
+    every value the uniform one can take, f is injective in the unique one: within one
+    sequence the uniform operand is fixed, so positions differ only in the unique one."""
+    if len(lhs_values) * len(rhs_values) > INJECTIVITY_CHECK_CAP:
+        return False
+    try:
+        if position_uniform(rhs) and unique_per_position(lhs):
+            if all(_all_different([f(x, y) for x in lhs_values]) for y in rhs_values):
+                return True
+        if position_uniform(lhs) and unique_per_position(rhs):
+            if all(_all_different([f(x, y) for y in rhs_values]) for x in lhs_values):
+                return True
+    except (TypeError, KeyError, ArithmeticError):
+        return False
+    return False
+
+
+def position_uniform(value: SSAValue) -> bool:
+    """True when `value` holds one value at every position of any one sequence (a
+    sufficient condition; the value may differ between sequences):
+    - a constant, `length`;
+    - a map of a uniform s-op, a sequence_map or linear_sequence_map of two uniform s-ops;
+    - an aggregate or selector_width whose selector does not depend on the query
+      position (`query_independent`): every query selects the same keys, so the mean
+      (or the default), and the count, are the same at every position.
+    `tokens` and `indices` are not uniform, nor is anything else."""
+    memo: dict[int, bool] = {}
+
+    def walk(v: SSAValue) -> bool:
+        key = id(v)
+        if key not in memo:
+            memo[key] = False  # an SSA graph has no cycles; this only guards the walk
+            memo[key] = _uniform_op(v, walk, selector_walk)
+        return memo[key]
+
+    sel_memo: dict[int, bool] = {}
+
+    def selector_walk(sel: SSAValue) -> bool:
+        key = id(sel)
+        if key not in sel_memo:
+            sel_memo[key] = False
+            sel_memo[key] = _query_independent_op(sel, walk, selector_walk)
+        return sel_memo[key]
+
+    return walk(value)
+
+
+def query_independent(selector: SSAValue) -> bool:
+    """True when every query position of a sequence selects the same key positions:
+    every select in it compares the keys with position-uniform queries (a constant,
+    `length`, ...), or is always-true / always-false, combined with and / or / not."""
+    memo: dict[int, bool] = {}
+
+    def walk(v: SSAValue) -> bool:
+        return position_uniform(v)
+
+    def selector_walk(sel: SSAValue) -> bool:
+        key = id(sel)
+        if key not in memo:
+            memo[key] = False
+            memo[key] = _query_independent_op(sel, walk, selector_walk)
+        return memo[key]
+
+    return selector_walk(selector)
+
+
+def _uniform_op(
+    value: SSAValue, uniform: Callable[[SSAValue], bool], independent: Callable[[SSAValue], bool]
+) -> bool:
+    owner = value.owner
+    if isinstance(owner, ConstantOp | LengthOp):
+        return True
+    if isinstance(owner, MapOp):
+        return uniform(owner.input)
+    if isinstance(owner, SequenceMapOp | LinearSequenceMapOp):
+        return uniform(owner.lhs) and uniform(owner.rhs)
+    if isinstance(owner, AggregateOp | SelectorWidthOp):
+        return independent(owner.selector)
+    return False
+
+
+def _query_independent_op(
+    selector: SSAValue, uniform: Callable[[SSAValue], bool], independent: Callable[[SSAValue], bool]
+) -> bool:
+    owner = selector.owner
+    if isinstance(owner, SelectOp):
+        if owner.predicate.data in (Predicate.TRUE, Predicate.FALSE):
+            return True
+        return uniform(owner.queries)
+    if isinstance(owner, SelectTableOp):
+        return uniform(owner.queries)
+    if isinstance(owner, SelectAndOp | SelectOrOp):
+        return independent(owner.lhs) and independent(owner.rhs)
+    if isinstance(owner, SelectNotOp):
+        return independent(owner.input)
+    return False
+
+
+def _ranks(*selectors: SSAValue) -> bool:
     """selector_width(selector) differs at every position: the selector compares a tuple
     of s-ops of the key position with the same tuple at the query position, one of them
     is unique (so the tuples differ per position), and the comparison is a strict total
-    order on the tuples (a constant diagonal added): each width is then a rank."""
-    owner = selector.owner
-    if isinstance(owner, SelectOp) and owner.predicate.data in _ORDERS and same_sop(owner.keys, owner.queries):
+    order on the tuples (a constant diagonal added): each width is then a rank. Given
+    several selectors: the sum of their widths, when no two select the same key (their
+    `or`, counted once)."""
+    owner = selectors[0].owner
+    if (
+        len(selectors) == 1
+        and isinstance(owner, SelectOp)
+        and owner.predicate.data in _ORDERS
+        and same_sop(owner.keys, owner.queries)
+    ):
         # <, <=, >, >= are total orders on the values of one kind (every s-op has one).
         return unique_per_position(owner.keys)
-    relation = _relation(selector)
+    relation = _relation(*selectors)
     if relation is None:
         return False
     sops, holds = relation
     if not any(unique_per_position(s) for s in sops):
         return False
     sets = [_value_set(s) for s in sops]
-    if any(s is None for s in sets):
-        return False
-    size = 1
-    for s in sets:
-        size *= len(s)  # type: ignore[arg-type]
-    if size > ORDER_CHECK_CAP:
+    if any(s is None for s in sets) or _domain_size(sets) > ORDER_CHECK_CAP:
         return False
     domain = list(product(*sets))  # type: ignore[arg-type]
     try:
@@ -165,9 +309,10 @@ def _ranks(selector: SSAValue) -> bool:
 Relation = Callable[[tuple[Value, ...], tuple[Value, ...]], bool]
 
 
-def _relation(selector: SSAValue) -> tuple[list[SSAValue], Relation] | None:
+def _relation(*selectors: SSAValue) -> tuple[list[SSAValue], Relation] | None:
     """The selector as a relation between the key's and the query's values of a list of
-    s-ops, when every select in it compares an s-op with itself."""
+    s-ops, when every select in it compares an s-op with itself. Given several selectors:
+    their `or`, when no (key, query) pair of tuples satisfies two of them."""
     sops: list[SSAValue] = []
 
     def slot(v: SSAValue) -> int:
@@ -200,8 +345,28 @@ def _relation(selector: SSAValue) -> tuple[list[SSAValue], Relation] | None:
             return None if inner is None else (lambda k, q: not inner(k, q))
         return None
 
-    holds = build(selector)
-    return None if holds is None else (sops, holds)
+    parts = [build(selector) for selector in selectors]
+    if any(part is None for part in parts):
+        return None
+    if len(parts) == 1:
+        return sops, parts[0]  # type: ignore[return-value]
+    sets = [_value_set(s) for s in sops]
+    if any(s is None for s in sets) or _domain_size(sets) > ORDER_CHECK_CAP:
+        return None
+    domain = list(product(*sets))  # type: ignore[arg-type]
+    try:
+        if any(sum(part(k, q) for part in parts) > 1 for k in domain for q in domain):  # type: ignore[misc]
+            return None
+    except (TypeError, KeyError):
+        return None
+    return sops, lambda k, q: any(part(k, q) for part in parts)  # type: ignore[misc]
+
+
+def _domain_size(sets) -> int:
+    size = 1
+    for s in sets:
+        size *= len(s)
+    return size
 
 
 def _strict_total_order(domain: Sequence[tuple[Value, ...]], holds: Relation) -> bool:

@@ -3,8 +3,11 @@
 Any function of finitely many categorical s-ops and numerical ones is a single exact
 MLP (see `to_transformer`): a gate per combination of the categorical values, and exact
 steps along the numerical ones (one piece per numerical leaf when the function is a sum
-of one function per leaf, `additive_parts`; else one joint code, `numeric_code`, whose
-steps must stay wider than the leaves' noise and coarse enough for float32). So the
+of one function per leaf, `additive_parts`; else one joint code per gate, `joint_codes`,
+whose steps must stay wider than the leaves' noise and coarse enough for float32). A
+gate's code covers only the values its leaves can take there (a prefix mean at position
+i has denominator i+1, `prefix_mean_values`) and is chosen so that the steps, which sit
+only where the function changes, are as coarse as they can be. So the
 element-wise ops between two
 attention layers need not each take an MLP sub-layer: an s-op that something must
 read from the residual stream (a head, the output, or an MLP of a later stage) is
@@ -22,11 +25,14 @@ split and why. rasp-to-transformer then measures the rounding of every MLP it bu
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from weakref import WeakKeyDictionary
+
+import numpy as np
 
 from xdsl.ir import Operation, SSAValue
 
@@ -38,6 +44,7 @@ from rasp_ir.dialects.rasp import (
     LinearSequenceMapOp,
     MapOp,
     OutputOp,
+    Predicate,
     ProgramOp,
     SelectOp,
     SelectorType,
@@ -225,7 +232,11 @@ def _tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
 
 def _levels(leaf: Leaf) -> tuple[list[float], float]:
     """A leaf's distinct raw values, sorted, and the smallest gap between two (1 for one value)."""
-    xs = sorted({float(v) for v in leaf.raw_values()})
+    return _levels_of(leaf.raw_values())
+
+
+def _levels_of(values: Sequence[Value]) -> tuple[list[float], float]:
+    xs = sorted({float(v) for v in values})
     gap = min_gap(xs)
     return xs, gap if gap != math.inf else 1.0
 
@@ -287,10 +298,14 @@ def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
     Each leaf's noise reaches z times its coefficient, and later leaves get large ones: so
     the leaves noisiest relative to their own gaps come first (`code_noise` says whether
     the noise stays inside the steps' margins)."""
-    levels = [_levels(leaf) for leaf in leaves]
-    coeffs = [0.0] * len(leaves)
+    return _mixed_radix([_levels(leaf) for leaf in leaves], [leaf_noise(leaf) for leaf in leaves])
+
+
+def _mixed_radix(levels: Sequence[tuple[list[float], float]], noises: Sequence[float]) -> tuple[list[float], float, float]:
+    """`numeric_code` over given (sorted values, smallest gap) per leaf and their noise."""
+    coeffs = [0.0] * len(levels)
     span, gap = 0.0, math.inf
-    for i in sorted(range(len(leaves)), key=lambda i: -leaf_noise(leaves[i]) / levels[i][1]):
+    for i in sorted(range(len(levels)), key=lambda i: -noises[i] / levels[i][1]):
         xs, step = levels[i]
         if len(xs) < 2:
             continue
@@ -304,6 +319,204 @@ def numeric_code(leaves: Sequence[Leaf]) -> tuple[list[float], float, float]:
 def code_noise(leaves: Sequence[Leaf], coeffs: Sequence[float]) -> float:
     """The largest error of z = sum(s_j x_j) from the leaves' noise."""
     return sum(abs(c) * leaf_noise(leaf) for leaf, c in zip(leaves, coeffs))
+
+
+# --------------------------------------------------------------------------- #
+# Joint codes fitted to the function and to the values reachable behind each gate
+# --------------------------------------------------------------------------- #
+
+JOINT_CODE_LIMIT = 200_000
+"""Largest table (combinations of all leaves' values) for which fusion fits joint codes
+to the function (`joint_codes`); past it, planning assumes the mixed-radix code over
+every combination (`numeric_code`)."""
+
+PREFIX_SUMS_LIMIT = 5_000
+"""Most distinct sums `prefix_mean_values` enumerates before it gives up restricting."""
+
+
+def prefix_mean_values(leaf: Leaf, position: int) -> list[Value] | None:
+    """The raw values a numerical leaf can take at query position `position`, when that
+    is fewer than its value set says: a mean over `select(indices, indices, <=)` averages
+    exactly position+1 values (over `<`, position values; none at 0, the default), so
+    at position i it is a sum of i+1 input values over i+1. None when not known."""
+    owner = leaf.value.owner
+    if leaf.scratch or not leaf.numerical or not isinstance(owner, AggregateOp):
+        return None
+    select = owner.selector.owner
+    if not (
+        isinstance(select, SelectOp)
+        and isinstance(select.keys.owner, IndicesOp)
+        and isinstance(select.queries.owner, IndicesOp)
+        and select.predicate.data in (Predicate.LEQ, Predicate.LT)
+    ):
+        return None
+    count = position + 1 if select.predicate.data == Predicate.LEQ else position
+    inputs = _values(owner.input)
+    if not all(isinstance(v, int | float) for v in inputs):  # bools are ints
+        return None
+    if count == 0:
+        means = [float(owner.default_value)] if isinstance(owner.default_value, int | float) else []
+    else:
+        sums = {0.0}
+        for _ in range(count):
+            sums = {round(a + float(v), 9) for a in sums for v in inputs}
+            if len(sums) > PREFIX_SUMS_LIMIT:
+                return None
+        means = [a / count for a in sums]
+    if not means:
+        return None
+    targets = sorted(means)
+    kept = []
+    for raw in leaf.raw_values():
+        x = float(raw)
+        k = bisect.bisect_left(targets, x - 1e-9 * max(1.0, abs(x)))
+        if k < len(targets) and abs(targets[k] - x) <= 1e-9 * max(1.0, abs(x)):
+            kept.append(raw)
+    return kept or None
+
+
+def reachable_values(leaves: Sequence[Leaf], combo: dict[int, Value]) -> list[list[Value]]:
+    """Per numerical leaf (in order), the raw values it can take where the categorical
+    leaves hold `combo` (leaf index -> raw value): its whole value set, or fewer when a
+    categorical `indices` leaf fixes the query position (`prefix_mean_values`)."""
+    position = next(
+        (int(v) for i, v in combo.items() if isinstance(leaves[i].value.owner, IndicesOp)), None
+    )
+    allowed = []
+    for leaf in leaves:
+        if not leaf.numerical:
+            continue
+        values = prefix_mean_values(leaf, position) if position is not None else None
+        allowed.append(values if values is not None else leaf.raw_values())
+    return allowed
+
+
+@dataclass(frozen=True)
+class GateCode:
+    """How one gate of an MLP (one combination of its categorical leaves) reads the
+    numerical leaves: z = sum(coeffs[j] x_j), over the combinations of their values that
+    can occur there (`points`, sorted by z). Steps sit only where the output changes
+    between neighbours, so `gap`, the smallest such z gap, sets how fine they are."""
+
+    combo: tuple[Value, ...]
+    coeffs: tuple[float, ...]
+    points: tuple[tuple[float, tuple[Value, ...]], ...]
+    gap: float
+    span: float
+    changes: int
+    noise: float
+    """The largest error of z from the leaves' noise (`code_noise`)."""
+
+
+_CODES: WeakKeyDictionary[Operation, dict[tuple, list[GateCode] | None]] = WeakKeyDictionary()
+
+# Slopes tried between two numerical leaves (in units of their smallest gaps), besides
+# the mixed radix: a function of two numbers often changes only along some direction
+# (a difference, a sum) that a code along it separates with coarse steps.
+_TRIED_SLOPES = [s * t for t in np.geomspace(1 / 1024, 1024, 81) for s in (1.0, -1.0)]
+
+
+def joint_codes(
+    root: Operation, leaves: Sequence[Leaf], limit: int | None = JOINT_CODE_LIMIT
+) -> list[GateCode] | None:
+    """One `GateCode` per combination of the categorical leaves, each fitted to root's
+    function behind that gate, or None when no leaf is numerical or the table is larger
+    than `limit` (then see `numeric_code`)."""
+    numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
+    if not numerical:
+        return None
+    if limit is not None and math.prod(len(leaf.raw_values()) for leaf in leaves) > limit:
+        return None
+    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    cached = _CODES.setdefault(root, {})
+    if key not in cached:
+        cached[key] = _joint_codes(root, leaves, numerical)
+    return cached[key]
+
+
+def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) -> list[GateCode]:
+    table = tabulate(root, leaves)
+    categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
+    noises = np.array([leaf_noise(leaves[i]) for i in numerical])
+    codes = []
+    for combo in product(*(leaves[i].raw_values() for i in categorical)):
+        allowed = reachable_values(leaves, dict(zip(categorical, combo)))
+        grid = list(product(*allowed))
+        key: list = [None] * len(leaves)
+        for i, v in zip(categorical, combo):
+            key[i] = value_key(v)
+        ids: dict = {}
+        outputs = []
+        for raws in grid:
+            for i, v in zip(numerical, raws):
+                key[i] = value_key(v)
+            outputs.append(ids.setdefault(value_key(table[tuple(key)]), len(ids)))
+        xs = np.array([[float(v) for v in raws] for raws in grid])
+        out = np.array(outputs)
+        levels = [_levels_of(values) for values in allowed]
+        candidates = [np.array(_mixed_radix(levels, list(noises))[0])]
+        if len(numerical) == 2:
+            steps = [step for _, step in levels]
+            candidates += [np.array([1.0 / steps[0], t / steps[1]]) for t in _TRIED_SLOPES]
+        best = None
+        for coeffs in candidates:
+            score = _code_score(xs @ coeffs, out, float(np.abs(coeffs) @ noises))
+            if score is not None and (best is None or score[0] < best[0][0]):
+                best = (score, coeffs)
+        if best is None:  # nothing separates the outputs: the mixed radix tells all apart
+            coeffs = candidates[0]
+            best = (_code_score(xs @ coeffs, out, 0.0, strict=False), coeffs)
+        (_, gap, span, changes), coeffs = best
+        z = xs @ coeffs
+        order = np.argsort(z, kind="stable")
+        points = tuple((float(z[k]), grid[k]) for k in order)
+        noise = float(np.abs(coeffs) @ noises)
+        codes.append(GateCode(tuple(combo), tuple(float(c) for c in coeffs), points, gap, span, changes, noise))
+    return codes
+
+
+def _code_score(z: np.ndarray, out: np.ndarray, noise: float, strict: bool = True):
+    """(rank, gap, span, changes) of a code with values z on points with output ids
+    `out`: None (when strict) if two points with different outputs are not told apart
+    with room for the noise, or the steps would be too fine for float32. Lower rank is
+    better: the fewest distinct levels (span / gap), then the fewest steps."""
+    order = np.argsort(z, kind="stable")
+    zs, os = z[order], out[order]
+    span = float(zs[-1] - zs[0]) if len(zs) else 0.0
+    changed = os[1:] != os[:-1]
+    changes = int(changed.sum())
+    gap = float(np.diff(zs)[changed].min()) if changes else math.inf
+    if strict and changes:
+        if gap <= 1e-9 * max(1.0, span) or noise > gap / 8.0 or 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
+            return None
+    rank = (span / gap if changes else 0.0, changes)
+    return rank, gap, span, changes
+
+
+def reachable_keys(
+    root: Operation, leaves: Sequence[Leaf], limit: int | None = JOINT_CODE_LIMIT
+) -> list[tuple] | None:
+    """The table keys (value_key per leaf) that can occur, per `joint_codes`; None when
+    every combination can (no numerical leaf, or too large to fit codes)."""
+    codes = joint_codes(root, leaves, limit)
+    if codes is None:
+        return None
+    return [key for code in codes for key in code_keys(leaves, code)]
+
+
+def code_keys(leaves: Sequence[Leaf], code: GateCode) -> list[tuple]:
+    """The table keys of a gate's points, in z order."""
+    numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
+    categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
+    key: list = [None] * len(leaves)
+    for i, v in zip(categorical, code.combo):
+        key[i] = value_key(v)
+    keys = []
+    for _, raws in code.points:
+        for i, v in zip(numerical, raws):
+            key[i] = value_key(v)
+        keys.append(tuple(key))
+    return keys
 
 
 SEPARABLE_CHECK_LIMIT = 50_000
@@ -371,6 +584,25 @@ def representable_units(leaves: Sequence[Leaf], separable: bool = False) -> int:
     return combos * (2 * points + len(sizes) if separable else 2 * points + 1)
 
 
+def code_units(codes: Sequence[GateCode]) -> int:
+    """Most hidden units the MLP of these gate codes needs: per gate one for the first
+    output, two per step."""
+    return sum(1 + 2 * code.changes for code in codes)
+
+
+def _codes_too_fine(codes: Sequence[GateCode], count: int) -> str | None:
+    """`_too_fine` for codes fitted per gate: their steps, only where outputs change."""
+    what = "its numerical input needs" if count == 1 else f"its {count} numerical inputs need"
+    for code in codes:
+        if not code.changes:
+            continue
+        if code.gap <= 0.0 or 2.0 / code.gap * code.span + 2.0 > MAX_PRE_ACTIVATION:
+            return f"{what} steps too fine for float32 ({code.span / max(code.gap, 1e-300):.3g} distinct levels)"
+        if code.noise > code.gap / 8.0:
+            return f"{what} steps finer than the noise their inputs carry (a joint code of {code.span / code.gap:.3g} levels)"
+    return None
+
+
 def _too_fine(numerical: Sequence[Leaf]) -> str | None:
     coeffs, gap, span = numeric_code(numerical)
     if gap == math.inf:
@@ -408,6 +640,11 @@ def _series(root: Operation, leaves: Sequence[Leaf]):
             for i, g in zip(numerical, gs):
                 pairs = sorted(zip((float(v) for v in raws[i]), g))
                 yield [x for x, _ in pairs], [y for _, y in pairs], gated
+        return
+    codes = joint_codes(root, leaves)
+    if codes is not None:
+        for code in codes:
+            yield [z for z, _ in code.points], [float(table[k]) for k in code_keys(leaves, code)], gated
         return
     coeffs, _, _ = numeric_code([leaves[i] for i in numerical])
     for combo in product(*(raws[i] for i in categorical)):
@@ -467,14 +704,21 @@ JOINT_ONEHOT_BUDGET = 1e-3
 that read it sum such errors into their scores (`Lowering.check_score_error`)."""
 
 
-def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf]) -> str | None:
+def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf], codes: Sequence[GateCode] | None) -> str | None:
     """A categorical result over a joint code of several numerical leaves: its step units
     reach about 2 * span / gap, and float32 keeps their differences only to that times
     its precision. Computing the operands first (a split) makes the steps coarser."""
     result = root.results[0]
     if not isinstance(result.type, SOpType) or result.type.is_numerical:
         return None
-    _, gap, span = numeric_code(numerical)
+    if codes is not None:
+        stepped = [code for code in codes if code.changes]
+        if not stepped:
+            return None
+        worst = max(stepped, key=lambda code: code.span / code.gap)
+        gap, span = worst.gap, worst.span
+    else:
+        _, gap, span = numeric_code(numerical)
     estimate = FLOAT32_EPS * (2.0 * span / gap + 1.0)
     if estimate > JOINT_ONEHOT_BUDGET:
         return (
@@ -488,15 +732,20 @@ def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> s
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
     separable = additive_parts(root, leaves) is not None
+    codes = None if separable else joint_codes(root, leaves)
     if numerical:
-        for group in [[leaf] for leaf in numerical] if separable else [numerical]:
-            if (reason := _too_fine(group)) is not None:
+        if codes is not None:
+            if (reason := _codes_too_fine(codes, len(numerical))) is not None:
                 return reason
+        else:
+            for group in [[leaf] for leaf in numerical] if separable else [numerical]:
+                if (reason := _too_fine(group)) is not None:
+                    return reason
         if (reason := _too_fine_for_output(root, leaves)) is not None:
             return reason
-        if len(numerical) > 1 and (reason := _imprecise_onehot(root, numerical)) is not None:
+        if len(numerical) > 1 and (reason := _imprecise_onehot(root, numerical, codes)) is not None:
             return reason
-    units = representable_units(leaves, separable)
+    units = representable_units(leaves, separable) if codes is None else code_units(codes)
     if units > max_hidden:
         return f"it would need up to {units} hidden units (more than {max_hidden})"
     return None

@@ -43,6 +43,9 @@ selectors (smaller attention scores; a constant selector needs no s-op at all)
 - the paper's BOS trick, `aggregate(s or select(indices, 0, ==), indicator(indices == 0))`
   -> `map(w -> 1/(w+1), selector_width(s and select(indices, 0, !=)))`: one head
   instead of an MLP that pairs up the `or`'s s-ops first;
+- `selector_width(c and (a or b))` -> `selector_width(c and a) + selector_width(c and b)`
+  when a and b never select the same key and the `or` compares several pairs of
+  s-ops: two heads in one layer instead of an MLP that pairs the s-ops up first;
 - `selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`.
 
 New ops keep the replaced op's `name_hint` and, where the replaced op had one and the
@@ -85,6 +88,7 @@ from rasp_ir.dialects.rasp import (
     fits_kind,
     value_key,
 )
+from rasp_ir.passes.lower_composite_selectors import conjuncts, leaf_pairs
 
 # --------------------------------------------------------------------------- #
 # Helpers
@@ -787,6 +791,85 @@ def _is_first_indicator(value: SSAValue) -> bool:
     return True
 
 
+class WidthOfDisjointOr(RewritePattern):
+    """`selector_width(c and (a or b))` -> `selector_width(c and a) + selector_width(c and b)`
+    when no key is ever selected by both a and b, and the `or` compares more than one
+    (keys, queries) pair of s-ops.
+
+    Such an `or` has no single head (a head's score is a sum of one bilinear term per
+    pair; a selected set like "smaller key, or equal key and earlier position" is not a
+    threshold of any such sum), so `rasp-lower-composite-selectors` would pair its
+    s-ops up in an MLP before the head, often one more block. Two heads in the same
+    layer count the two disjoint parts instead, and the MLP after them adds the counts.
+    Disjoint: some select of a and some select
+    of b compare the same s-ops with predicates that never hold together (`<` and
+    `==`, `<=` and `>`, `p` and `not p`, ...)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectorWidthOp, rewriter: PatternRewriter) -> None:
+        parts = conjuncts(op.selector)
+        for index, part in enumerate(parts):
+            either = part.owner
+            if isinstance(either, SelectOrOp) and len(leaf_pairs(part)) > 1 and _disjoint(either.lhs, either.rhs):
+                break
+        else:
+            return
+        rest = parts[:index] + parts[index + 1 :]
+        new_ops: list[Operation] = []
+        widths = []
+        for side in (either.lhs, either.rhs):
+            selector = side
+            for other in rest:
+                both = SelectAndOp(selector, other)
+                new_ops.append(both)
+                selector = both.results[0]
+            width = SelectorWidthOp(selector, SOpType(ValueKind.INT, Encoding.CATEGORICAL))
+            width.results[0].name_hint = f"{op.results[0].name_hint or 'width'}_part"
+            new_ops.append(width)
+            widths.append(width.results[0])
+        program = op.parent_op()
+        max_seq_len = getattr(program, "max_seq_len", None)
+        if max_seq_len is None:
+            return
+        n = int(max_seq_len.data)
+        # The parts select disjoint keys among at most n, so a + b <= n; the table says
+        # so (a sum past n is unreachable) and keeps the width's value set 0..n, which
+        # tables already built over this width cover.
+        entries = [((a, b), min(a + b, n)) for a in range(n + 1) for b in range(n + 1)]
+        table = _table(entries, widths, op.result)
+        if table is None:
+            return
+        total = SequenceMapOp(widths[0], widths[1], table, _sop_type(op.result))
+        rewriter.insert(new_ops, InsertPoint.before(op))
+        _replace_with(rewriter, op, total, same_values=False)
+
+
+# A key value below, equal to and above the query value: the three relations any two
+# values of one kind can have, so two comparison predicates hold together on some
+# values iff they do on one of these.
+_ORDER_WITNESSES = ((0, 1), (1, 1), (1, 0))
+
+
+def _disjoint(a: SSAValue, b: SSAValue) -> bool:
+    """Whether selectors a and b never select the same key for the same query: a
+    conjunct of a and one of b are complementary, or compare the same s-ops with
+    predicates that hold on none of the three order relations together."""
+    for x in conjuncts(a):
+        for y in conjuncts(b):
+            if _complementary(x, y):
+                return True
+            ox, oy = x.owner, y.owner
+            if (
+                isinstance(ox, SelectOp)
+                and isinstance(oy, SelectOp)
+                and ox.keys == oy.keys
+                and ox.queries == oy.queries
+                and not any(ox.predicate.data(k, q) and oy.predicate.data(k, q) for k, q in _ORDER_WITNESSES)
+            ):
+                return True
+    return False
+
+
 class FoldSelectorWidthOfConstant(RewritePattern):
     """`selector_width(FALSE)` -> `constant 0`; `selector_width(TRUE)` -> `length`."""
 
@@ -848,7 +931,7 @@ def aggregate_patterns() -> tuple[RewritePattern, ...]:
 
 
 def selector_width_patterns() -> tuple[RewritePattern, ...]:
-    return (FoldSelectorWidthOfConstant(),)
+    return (FoldSelectorWidthOfConstant(), WidthOfDisjointOr())
 
 
 __all__ = [

@@ -30,6 +30,7 @@ attention sub-layer with one head, every map one MLP sub-layer, in schedule orde
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -87,14 +88,19 @@ from rasp_ir.passes.fusion import (
     FusionPlan,
     Leaf,
     additive_parts,
-    numeric_code,
+    code_keys,
+    code_units,
+    joint_codes,
+    leaf_noise,
     plan_fusion,
+    reachable_keys,
     representable_units,
     tabulate,
 )
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
+    WIDTH_LEAK,
     MLPWeights,
     affine_fit,
     gated_units,
@@ -254,8 +260,9 @@ class Lowering:
     """Float32 error on the one-hot dims of categorical s-ops that MLPs compute with steps,
     a row per input combination (`measure_rounding`); exact one-hots (embedding,
     lookups) are not listed."""
-    joint_code_widths: set[Operation] = field(default_factory=set)
-    """selector_width / length ops whose scratch dim an MLP reads with other numerical inputs."""
+    scratch_skew_budget: dict[Operation, float] = field(default_factory=dict)
+    """For selector_width / length ops whose scratch dim an MLP reads through a joint code
+    with other numerical inputs: how far skewed scores may move it (`scratch_budgets`)."""
     joint_code_values: set[SSAValue] = field(default_factory=set)
     """Numerical s-ops that an MLP reads with other numerical inputs (through a joint code)."""
     onehot_on_error: dict[SSAValue, float] = field(default_factory=dict)
@@ -420,9 +427,9 @@ class Lowering:
     def head_for(self, op: Operation, selector: SSAValue | None, w_o: np.ndarray) -> HeadOp:
         # Skewed scores move 1/(w+1) by about skew / (w+1), relative to it: alone, its
         # decoding steps have a quarter of the relative gap 1/(w+2) to spare; in a joint code
-        # with other numerical inputs, only the noise `fusion.leaf_noise` assumes.
+        # with other numerical inputs, what that code's steps leave (`scratch_budgets`).
         n = self.max_seq_len
-        skew_budget = 2.0 * FLOAT32_EPS if op in self.joint_code_widths else 1.0 / (8.0 * (n + 2))
+        skew_budget = min(1.0 / (8.0 * (n + 2)), self.scratch_skew_budget.get(op, math.inf))
         return self.head(
             selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget
         )
@@ -464,8 +471,9 @@ class Lowering:
         """One MLP computing `op`'s result from its leaves (see fusion.py), exactly on every
         combination of the leaves' values: for each combination of the categorical leaves, a
         gate that opens only there, and behind it the result as a function of the numerical
-        leaves, read through one linear code z that tells all their combinations apart
-        (`fusion.numeric_code`): an affine piece when that is exact, else exact steps in z."""
+        leaves, read through one linear code z per gate that tells apart the combinations
+        that can occur there and differ in the result (`fusion.joint_codes`): an affine
+        piece when that is exact, else exact steps in z where the result changes."""
         result = op.results[0]
         numerical = [leaf for leaf in leaves if leaf.numerical]
         categorical = [leaf for leaf in leaves if not leaf.numerical]
@@ -478,7 +486,8 @@ class Lowering:
         ):
             return self.lower_linear(op)  # a split linear map: exact from its two operands
         parts = additive_parts(op, leaves)
-        units = representable_units(leaves, separable=parts is not None)
+        codes = joint_codes(op, leaves) if numerical and parts is None else None
+        units = code_units(codes) if codes is not None else representable_units(leaves, separable=parts is not None)
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
                 f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
@@ -491,32 +500,24 @@ class Lowering:
             self.measure_rounding(op, mlp, leaves, tabulate(op, leaves))
             return mlp
         table = tabulate(op, leaves)
-        position = {leaf: i for i, leaf in enumerate(leaves)}
-        x: dict[int, float] | None = None
-        points: list[tuple[float, tuple]] = [(0.0, ())]
-        if numerical:
-            coeffs, _, _ = numeric_code(numerical)
-            x = {}
-            for leaf, c in zip(numerical, coeffs):
+        if not numerical:
+            for combo in product(*(leaf.raw_values() for leaf in categorical)):
+                key = tuple(value_key(v) for v in combo)  # every leaf is categorical
+                gated_units(mlp, self.gate(categorical, combo), len(categorical), None, [0.0],
+                            [self.encode_vector(result, table[key])], 0)
+            return mlp
+        codes = codes or joint_codes(op, leaves, limit=None)
+        assert codes is not None
+        for code in codes:
+            gate = self.gate(categorical, code.combo)
+            x: dict[int, float] = {}
+            for leaf, c in zip(numerical, code.coeffs):
                 if c:
                     dim = self.leaf_dims(leaf)[0]
                     x[dim] = x.get(dim, 0.0) + c
-            grid = product(*(leaf.raw_values() for leaf in numerical))
-            points = sorted(
-                ((sum(c * float(v) for c, v in zip(coeffs, raws)), raws) for raws in grid), key=lambda p: p[0]
-            )
-        zs = [z for z, _ in points]
-        for combo in product(*(leaf.raw_values() for leaf in categorical)):
-            gate = self.gate(categorical, combo)
-            outputs: list[np.ndarray] = []
-            for _, raws in points:
-                key: list = [None] * len(leaves)
-                for leaf, v in zip(categorical, combo):
-                    key[position[leaf]] = value_key(v)
-                for leaf, v in zip(numerical, raws):
-                    key[position[leaf]] = value_key(v)
-                outputs.append(self.encode_vector(result, table[tuple(key)]))
-            if x is not None and self.layout.is_numerical(result) and not categorical:
+            zs = [z for z, _ in code.points]
+            outputs = [self.encode_vector(result, table[key]) for key in code_keys(leaves, code)]
+            if self.layout.is_numerical(result) and not categorical:
                 ys = [float(o[self.dims(result)[0]]) for o in outputs]
                 fit = affine_fit(zs, ys)
                 # An affine piece passes its input's noise on (times the slope), where steps
@@ -527,18 +528,17 @@ class Lowering:
                     self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
             gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
-        if x is not None:
-            self.measure_rounding(op, mlp, leaves, table)
+        self.measure_rounding(op, mlp, leaves, table, reachable_keys(op, leaves, limit=None))
         return mlp
 
     def run_on_grid(
-        self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue
+        self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue, keys: list[tuple] | None = None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """What an MLP writes on `result`'s dims in float32 on every combination of its
-        leaves' values, and the exact values (one-hot rows, or one column of numbers);
-        None when that is too large to run here."""
+        leaves' values that can occur (`keys`, default all), and the exact values (one-hot
+        rows, or one column of numbers); None when that is too large to run here."""
         out = self.dims(result)
-        keys = list(table)
+        keys = list(table) if keys is None else keys
         if len(keys) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
             return None
         w1 = np.stack(mlp.w1, axis=1)
@@ -567,7 +567,9 @@ class Lowering:
         written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float32)
         return written.astype(np.float64), exact
 
-    def measure_rounding(self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: dict) -> None:
+    def measure_rounding(
+        self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: dict, keys: list[tuple] | None = None
+    ) -> None:
         """Run a step MLP on every combination of its leaves' values in float32 and keep
         what float32 costs: far past their thresholds, step pairs write differences of
         large pre-activations, which float32 keeps only to its relative precision.
@@ -578,7 +580,7 @@ class Lowering:
         result = op.results[0]
         if not mlp.w1:
             return  # no units: the result is 0 everywhere, exactly
-        grid = self.run_on_grid(mlp, leaves, table, result)
+        grid = self.run_on_grid(mlp, leaves, table, result, keys)
         if grid is None:  # too large to run: every unit's pre-activation as large as it can be
             bound = np.ones(self.d)
             for value, dims in self.layout.dims.items():
@@ -759,6 +761,34 @@ def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
     return EmbedOp.from_arrays(token_table, position_table)
 
 
+def scratch_budgets(plan: FusionPlan) -> dict[Operation, float]:
+    """How far skewed attention may move each selector_width scratch dim that an MLP
+    reads through a joint code with other numerical inputs: each gate's steps stand a
+    noise of gap/8 on z; what the other leaves' noise leaves of it, over the width's
+    coefficient, less the leak `fusion.leaf_noise` counts (`weights.WIDTH_LEAK`). A sum of
+    one piece per leaf reads the width alone (no budget here)."""
+    budgets: dict[Operation, float] = {}
+    for root, leaves in plan.leaves.items():
+        numerical = [leaf for leaf in leaves if leaf.numerical]
+        if len(numerical) < 2 or not any(leaf.scratch for leaf in numerical):
+            continue
+        if additive_parts(root, leaves) is not None:
+            continue
+        codes = joint_codes(root, leaves, limit=None)
+        assert codes is not None
+        for code in codes:
+            if not code.changes:
+                continue
+            for leaf, c in zip(numerical, code.coeffs):
+                if not leaf.scratch or not c:
+                    continue
+                others = code.noise - abs(c) * leaf_noise(leaf)
+                room = (code.gap / 8.0 - others) / abs(c) - WIDTH_LEAK
+                owner = leaf.value.owner
+                budgets[owner] = min(budgets.get(owner, math.inf), max(room, 2.0 * FLOAT32_EPS))
+    return budgets
+
+
 def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     vocab, max_seq_len = require_vocab_and_length(program, RaspToTransformerPass.name)
     plan = plan_fusion(program, program_max_hidden(program))
@@ -767,7 +797,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     x_bos[0] = x_bos[1] = 1.0
     lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
     joint = [leaf for leaves in plan.leaves.values() if sum(leaf.numerical for leaf in leaves) > 1 for leaf in leaves]
-    lowering.joint_code_widths = {leaf.value.owner for leaf in joint if leaf.scratch}
+    lowering.scratch_skew_budget = scratch_budgets(plan)
     lowering.joint_code_values = {leaf.value for leaf in joint if leaf.numerical and not leaf.scratch}
     embed = _embedding(lowering, vocab)
 
