@@ -121,13 +121,20 @@ class AllocateLayersPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in programs(op):
-            program.attributes[MAX_HIDDEN_ATTR] = IntegerAttr(self.max_hidden, 64)
-            plan = plan_fusion(program, self.max_hidden)
-            for inner, (block, sublayer) in schedule_program(program, plan).items():
-                if sublayer == FUSED:
-                    inner.attributes.pop("block", None)
-                else:
-                    inner.attributes["block"] = IntegerAttr(block, 64)
-                inner.attributes["sublayer"] = StringAttr(sublayer)
-                if inner in plan.splits:
-                    inner.attributes["split"] = StringAttr(plan.splits[inner])
+            allocate_program(program, self.max_hidden)
+
+
+def allocate_program(program: ProgramOp, max_hidden: int) -> None:
+    """Record the schedule on the program's ops (`block`, `sublayer`, `split`)."""
+    program.attributes[MAX_HIDDEN_ATTR] = IntegerAttr(max_hidden, 64)
+    plan = plan_fusion(program, max_hidden)
+    for inner, (block, sublayer) in schedule_program(program, plan).items():
+        if sublayer == FUSED:
+            inner.attributes.pop("block", None)
+        else:
+            inner.attributes["block"] = IntegerAttr(block, 64)
+        inner.attributes["sublayer"] = StringAttr(sublayer)
+        if inner in plan.splits:
+            inner.attributes["split"] = StringAttr(plan.splits[inner])
+        else:
+            inner.attributes.pop("split", None)

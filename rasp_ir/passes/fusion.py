@@ -34,6 +34,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from rasp_ir.dialects.rasp import (
@@ -69,6 +70,11 @@ MAX_PRE_ACTIVATION = 1e6
 FLOAT32_EPS = 2.0**-23
 """Largest pre-activation a step unit may reach: float32 keeps it exact to well under
 its 1/2 margin (6e-8 relative error)."""
+
+
+PRECISION_SPLIT = "precision_split"
+"""An element-wise op with this attribute (a reason) is computed from its direct operands:
+`rasp-to-transformer` sets it where float32 rounding in the fused MLP reached a reader."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,9 @@ def choose_leaves(
     """The leaves to compute `root` from: its whole element-wise cone when one MLP can do
     that; else the cone with some operands computed first (fewest, most numerical first);
     else its direct operands. Also the reason the whole cone did not fit, if it did not."""
+    forced = root.attributes.get(PRECISION_SPLIT)
+    if isinstance(forced, StringAttr) and isinstance(root, ELEMENTWISE):
+        return _split_leaves(root), forced.data
     leaves = cone_leaves(root, materialized, embedded)
     reason = representable(root, leaves, max_hidden)
     if reason is None or not isinstance(root, ELEMENTWISE):

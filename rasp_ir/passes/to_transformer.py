@@ -81,13 +81,16 @@ from rasp_ir.passes.allocate_layers import (
     EMBEDDING,
     FUSED,
     MLP,
+    allocate_program,
     program_max_hidden,
 )
 from rasp_ir.passes.fusion import (
     FLOAT32_EPS,
+    PRECISION_SPLIT,
     FusionPlan,
     Leaf,
     additive_parts,
+    is_elementwise,
     code_keys,
     code_units,
     joint_codes,
@@ -98,12 +101,13 @@ from rasp_ir.passes.fusion import (
     tabulate,
 )
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
+from rasp_ir.passes.kernel_rounding import onnxruntime_mlp
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
-    WIDTH_LEAK,
     MLPWeights,
     affine_fit,
     gated_units,
+    plateau_units,
     aggregate_scale,
     as_number,
     lookup_units,
@@ -117,11 +121,36 @@ MAX_RESIDUAL_WIDTH = 8192
 MAX_MEASURED_MLP = 50_000_000
 """Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
 ROUNDING_SAFETY = 4.0
-"""How much larger than numpy's float32 rounding other kernels' (onnxruntime's) may be."""
+"""How much larger than the measured float32 rounding (numpy's, and onnxruntime's CPU
+kernels' where it matters) other kernels' (CUDA's) may be."""
+PLATEAU_MARGIN = 1.0 / 8.0
+"""Largest total error on the one-hots a flat-topped gate reads (it stays flat to 1/4)."""
+PLATEAU_ROUNDING = 16.0 * 2.0**-23
+"""What a flat-topped gate leaves on the one-hot it writes: float32's rounding of 4s+2."""
+KERNEL_SAFETY = 2.0
+"""How much larger than onnxruntime's CPU kernels' measured rounding its other kernels'
+(CUDA's) may be."""
+KERNEL_CHECK_MAGNITUDE = 64.0
+"""Pre-activations past which an MLP is also run on onnxruntime's kernels to measure its
+rounding (below it, any order of summation is off by less than 1e-5)."""
+class ImpreciseInputs(RaspCompileError):
+    """A refusal because float32 rounding in the MLPs that compute some s-ops (`culprits`,
+    their ops) reaches what reads them; computing those s-ops from their direct operands
+    (coarser steps) may avoid it, at the cost of a block (`RaspToTransformerPass`), and
+    failing that, splitting the MLPs whose joint codes set the budget (`fallback`)."""
+
+    def __init__(self, message: str, culprits: Sequence[Operation], fallback: Sequence[Operation] = ()):
+        super().__init__(message)
+        self.culprits = list(culprits)
+        self.fallback = list(fallback)
+
+
 MLP_OUTPUT_NOISE = 1e-5
 """Largest error, relative to its values' bound, an MLP may leave on a numerical result
 (what `fusion.leaf_noise` assumes of MLP outputs)."""
 """Widest residual stream the lowering builds (past it, weights take gigabytes)."""
+MAX_MODEL_WEIGHTS = 100_000_000
+"""Most MLP weights one model may have in all (400 MB in float32)."""
 MAX_MLP_WEIGHTS = 20_000_000
 """Most weights one MLP may have (80 MB in float32; built in float64 first)."""
 
@@ -260,6 +289,8 @@ class Lowering:
     """Float32 error on the one-hot dims of categorical s-ops that MLPs compute with steps,
     a row per input combination (`measure_rounding`); exact one-hots (embedding,
     lookups) are not listed."""
+    scratch_readers: dict[Operation, list[Operation]] = field(default_factory=dict)
+    """The MLP roots whose joint codes set `scratch_skew_budget`, per width op."""
     scratch_skew_budget: dict[Operation, float] = field(default_factory=dict)
     """For selector_width / length ops whose scratch dim an MLP reads through a joint code
     with other numerical inputs: how far skewed scores may move it (`scratch_budgets`)."""
@@ -299,7 +330,7 @@ class Lowering:
 
     def head(
         self, selector: SSAValue | None, where: str, bos_score: float, scale: float, value_rows: np.ndarray,
-        bos_value: np.ndarray, w_o: np.ndarray, skew_budget: float,
+        bos_value: np.ndarray, w_o: np.ndarray, skew_budget: float, budget_from: Sequence[Operation] = (),
     ) -> HeadOp:
         """A head whose query q attends to the keys the selector selects for it.
 
@@ -312,7 +343,7 @@ class Lowering:
         one, bos = 0, 1
         # No selector (for `length`) selects every key.
         groups = [] if selector is None else score_groups(selector, self.layout, where)
-        self.check_score_error(groups or [], where, scale, skew_budget)
+        self.check_score_error(groups or [], where, scale, skew_budget, budget_from)
         n_groups = 1 if groups is None else len(groups)
         sizes = [len(self.layout.values[g.queries]) for g in groups or []]
         dk = sum(sizes) + 2
@@ -326,12 +357,15 @@ class Lowering:
             for ki, kdim in enumerate(self.dims(group.keys)):
                 w_k[kdim, offset : offset + size] += group.matrix[:, ki]
             offset += size
-        # Selected keys score n_groups; the BOS key scores `bos_score` below that.
+        # Selected keys score n_groups from the groups, less n_groups from the bias: exactly
+        # 0 (scores near 0 keep float32's rounding of them small); unselected ones at most
+        # -1; the BOS key scores `bos_score` below 0.
         w_q[one, bias] = 1.0
+        w_k[one, bias] = -float(n_groups)
         query_at_bos = np.zeros(dk)
         query_at_bos[self_feature] = 1.0
         key_at_bos = np.zeros(dk)
-        key_at_bos[bias] = n_groups - bos_score
+        key_at_bos[bias] = -bos_score
         key_at_bos[self_feature] = 1.0
         w_q[bos] += query_at_bos - self.x_bos @ w_q
         w_k[bos] += key_at_bos - self.x_bos @ w_k
@@ -339,7 +373,9 @@ class Lowering:
         w_v[bos] += bos_value - self.x_bos @ w_v
         return HeadOp.from_arrays(w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, scale=scale, label=where)
 
-    def check_score_error(self, groups: list[ScoreGroup], where: str, scale: float, budget: float) -> None:
+    def check_score_error(
+        self, groups: list[ScoreGroup], where: str, scale: float, budget: float, budget_from: Sequence[Operation] = ()
+    ) -> None:
         """Refuse a head whose scores float32 rounding could skew past `budget`.
 
         A one-hot an MLP computed with steps is a little off on each dimension
@@ -348,7 +384,11 @@ class Lowering:
         The error is measured on the weights in float32 (numpy's summation order), and
         kept below `budget` / ROUNDING_SAFETY for other kernels' orders."""
         error = 0.0
+        culprits: list[Operation] = []
         for group in groups:
+            for value in (group.keys, group.queries):
+                if value in self.onehot_error or self.inherited_error.get(value):
+                    culprits.append(value.owner)  # type: ignore[arg-type]
             matrix = np.abs(group.matrix)
             if group.keys in self.onehot_error:
                 error += float(np.abs(self.onehot_error[group.keys] @ group.matrix.T).max(initial=0.0))
@@ -358,11 +398,13 @@ class Lowering:
             inherited = self.inherited_error.get(group.keys, 0.0) + self.inherited_error.get(group.queries, 0.0)
             error += inherited * float(matrix.max(initial=0.0))
         if error and ROUNDING_SAFETY * scale * error > budget:
-            raise RaspCompileError(
+            raise ImpreciseInputs(
                 f"rasp-to-transformer: {where}: its selector reads a categorical s-op that an MLP computes "
                 f"from a numerical one with steps so fine that float32 rounding skews its attention "
                 f"(score error {error:.2g} at softmax scale {scale:.3g}); give that s-op fewer values "
-                "(lower max_seq_len or the vocabulary)"
+                "(lower max_seq_len or the vocabulary)",
+                culprits,
+                budget_from,
             )
 
     def lower_aggregate(self, op: AggregateOp) -> HeadOp:
@@ -429,9 +471,14 @@ class Lowering:
         # decoding steps have a quarter of the relative gap 1/(w+2) to spare; in a joint code
         # with other numerical inputs, what that code's steps leave (`scratch_budgets`).
         n = self.max_seq_len
-        skew_budget = min(1.0 / (8.0 * (n + 2)), self.scratch_skew_budget.get(op, math.inf))
+        alone = 1.0 / (8.0 * (n + 2))
+        skew_budget = min(alone, self.scratch_skew_budget.get(op, math.inf))
+        # Where the joint codes reading the width set the budget, splitting them (the width
+        # then decoded alone first) relaxes it.
+        budget_from = self.scratch_readers.get(op, []) if skew_budget < alone else []
         return self.head(
-            selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget
+            selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget,
+            budget_from,
         )
 
     # -- MLPs -------------------------------------------------------------- #
@@ -443,21 +490,33 @@ class Lowering:
         rounding the fusion plan assumes of MLP outputs (`fusion.leaf_noise`); a one-hot
         result passes the error on (`inherited_error`)."""
         mlp = self.build_mlp(op, leaves)
-        inherited = 2.0 * sum(self.onehot_bound(leaf.value) for leaf in leaves if not leaf.numerical)
+        categorical = [leaf for leaf in leaves if not leaf.numerical]
+        if len(categorical) == len(leaves) and self.cleans_inputs(categorical):
+            # plateau units: only float32's rounding of their flat tops, a few ulps
+            inherited = PLATEAU_ROUNDING if any(self.onehot_bound(leaf.value) for leaf in categorical) else 0.0
+        else:
+            inherited = 2.0 * sum(self.onehot_bound(leaf.value) for leaf in categorical)
         if not inherited:
             return mlp
         result = op.results[0]
         if self.layout.is_numerical(result):
             if inherited > MLP_OUTPUT_NOISE:
-                raise RaspCompileError(
+                raise ImpreciseInputs(
                     f"rasp-to-transformer: {describe(op)} reads a categorical s-op that an MLP computes from a "
                     f"numerical one with steps so fine that float32 leaves its one-hot off by up to "
                     f"{inherited / 2:.2g}; its numerical result would be off by {inherited * self.value_bound(result):.2g}. Give "
-                    "that s-op fewer values (lower max_seq_len or the vocabulary)"
+                    "that s-op fewer values (lower max_seq_len or the vocabulary)",
+                    [leaf.value.owner for leaf in leaves if not leaf.numerical and self.onehot_bound(leaf.value)],
                 )
         else:
             self.inherited_error[result] = inherited
         return mlp
+
+    def cleans_inputs(self, categorical: Sequence[Leaf]) -> bool:
+        """Whether a lookup over these one-hots gets flat-topped gates (`weights.plateau_units`):
+        where some are imprecise, and all together off by less than PLATEAU_MARGIN."""
+        errors = [self.onehot_bound(leaf.value) for leaf in categorical]
+        return any(errors) and sum(errors) < PLATEAU_MARGIN
 
     def value_bound(self, value: SSAValue) -> float:
         """The largest magnitude a numerical s-op takes, at least 1."""
@@ -501,10 +560,14 @@ class Lowering:
             return mlp
         table = tabulate(op, leaves)
         if not numerical:
+            clean = self.cleans_inputs(categorical)
             for combo in product(*(leaf.raw_values() for leaf in categorical)):
                 key = tuple(value_key(v) for v in combo)  # every leaf is categorical
-                gated_units(mlp, self.gate(categorical, combo), len(categorical), None, [0.0],
-                            [self.encode_vector(result, table[key])], 0)
+                output = self.encode_vector(result, table[key])
+                if clean:
+                    plateau_units(mlp, self.gate(categorical, combo), len(categorical), output)
+                else:
+                    gated_units(mlp, self.gate(categorical, combo), len(categorical), None, [0.0], [output], 0)
             return mlp
         codes = codes or joint_codes(op, leaves, limit=None)
         assert codes is not None
@@ -535,8 +598,9 @@ class Lowering:
         self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue, keys: list[tuple] | None = None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """What an MLP writes on `result`'s dims in float32 on every combination of its
-        leaves' values that can occur (`keys`, default all), and the exact values (one-hot
-        rows, or one column of numbers); None when that is too large to run here."""
+        leaves' values that can occur (`keys`, default all), the exact values (one-hot
+        rows, or one column of numbers), and a bound on float32's rounding in any order of
+        summation (`_rounding_bound`); None when that is too large to run here."""
         out = self.dims(result)
         keys = list(table) if keys is None else keys
         if len(keys) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
@@ -564,8 +628,17 @@ class Lowering:
             else:
                 exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
         hidden = np.maximum(inputs @ w1[reads].astype(np.float32) + np.asarray(mlp.b1, dtype=np.float32), 0)
-        written = hidden @ np.stack(mlp.w2, axis=0)[:, out].astype(np.float32)
-        return written.astype(np.float64), exact
+        w2 = np.stack(mlp.w2, axis=0)[:, out]
+        written = hidden @ w2.astype(np.float32)
+        other = np.zeros_like(exact)
+        magnitude = np.abs(inputs) @ np.abs(w1[reads]) + np.abs(np.asarray(mlp.b1))
+        if float(magnitude.max(initial=0.0)) > KERNEL_CHECK_MAGNITUDE:
+            # Rounding of large pre-activations depends on the kernel's order of summation.
+            # Consumers multiply errors by ROUNDING_SAFETY (for kernels that were not run);
+            # onnxruntime's CPU kernel was run, so its error only needs KERNEL_SAFETY.
+            ort_error = np.abs(onnxruntime_mlp(inputs, reads, w1, np.asarray(mlp.b1), w2) - exact)
+            other = ort_error * (KERNEL_SAFETY / ROUNDING_SAFETY)
+        return written.astype(np.float64), exact, other
 
     def measure_rounding(
         self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: dict, keys: list[tuple] | None = None
@@ -591,8 +664,11 @@ class Lowering:
             error = np.full((1, len(self.dims(result))), 4.0 * FLOAT32_EPS * reach)
             exact = np.zeros_like(error)
         else:
-            written, exact = grid
+            written, exact, other = grid
+            # numpy's rounding is one order of summation, onnxruntime's another
+            # (`kernel_rounding`): keep the larger error of the two.
             error = written - exact
+            error = np.where(other > np.abs(error), np.where(error < 0.0, -other, other), error)
         worst = float(np.abs(error).max(initial=0.0))
         if self.layout.is_numerical(result):
             budget = self.tolerance / 4.0
@@ -761,13 +837,14 @@ def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
     return EmbedOp.from_arrays(token_table, position_table)
 
 
-def scratch_budgets(plan: FusionPlan) -> dict[Operation, float]:
+def scratch_budgets(plan: FusionPlan) -> tuple[dict[Operation, float], dict[Operation, list[Operation]]]:
     """How far skewed attention may move each selector_width scratch dim that an MLP
     reads through a joint code with other numerical inputs: each gate's steps stand a
     noise of gap/8 on z; what the other leaves' noise leaves of it, over the width's
-    coefficient, less the leak `fusion.leaf_noise` counts (`weights.WIDTH_LEAK`). A sum of
+    coefficient, less the noise `fusion.leaf_noise` already counts on the width. A sum of
     one piece per leaf reads the width alone (no budget here)."""
     budgets: dict[Operation, float] = {}
+    readers: dict[Operation, list[Operation]] = defaultdict(list)
     for root, leaves in plan.leaves.items():
         numerical = [leaf for leaf in leaves if leaf.numerical]
         if len(numerical) < 2 or not any(leaf.scratch for leaf in numerical):
@@ -783,10 +860,12 @@ def scratch_budgets(plan: FusionPlan) -> dict[Operation, float]:
                 if not leaf.scratch or not c:
                     continue
                 others = code.noise - abs(c) * leaf_noise(leaf)
-                room = (code.gap / 8.0 - others) / abs(c) - WIDTH_LEAK
+                room = (code.gap / 8.0 - others) / abs(c) - leaf_noise(leaf)
                 owner = leaf.value.owner
-                budgets[owner] = min(budgets.get(owner, math.inf), max(room, 2.0 * FLOAT32_EPS))
-    return budgets
+                budgets[owner] = min(budgets.get(owner, math.inf), max(room, 0.0))
+                if root not in readers[owner]:
+                    readers[owner].append(root)
+    return budgets, dict(readers)
 
 
 def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
@@ -797,7 +876,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     x_bos[0] = x_bos[1] = 1.0
     lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
     joint = [leaf for leaves in plan.leaves.values() if sum(leaf.numerical for leaf in leaves) > 1 for leaf in leaves]
-    lowering.scratch_skew_budget = scratch_budgets(plan)
+    lowering.scratch_skew_budget, lowering.scratch_readers = scratch_budgets(plan)
     lowering.joint_code_values = {leaf.value for leaf in joint if leaf.numerical and not leaf.scratch}
     embed = _embedding(lowering, vocab)
 
@@ -822,6 +901,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
 
     body: list[Operation] = [embed]
     current: SSAValue = embed.results[0]
+    total_weights = 0
     for stage in sorted(stages):
         # Every sub-layer of a stage reads the residual as it was before the stage.
         x_bos_before = lowering.x_bos.copy()
@@ -843,6 +923,13 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
             if not weights.w1:
                 continue  # the result is 0 everywhere, which the residual already holds
             w1, b1, w2, b2 = weights.arrays(x_bos_before, 1)
+            total_weights += w1.size + w2.size
+            if total_weights > MAX_MODEL_WEIGHTS:
+                raise RaspCompileError(
+                    f"rasp-to-transformer: @{program.sym_name.data} needs MLPs of more than {MAX_MODEL_WEIGHTS:,} "
+                    f"weights in all (reached at {describe(op)}, {len(weights.w1)} hidden units); lower "
+                    "max_seq_len or the vocabulary, or give the s-ops that MLPs combine fewer values"
+                )
             mlp = MLPOp.from_arrays(current, w1=w1, b1=b1, w2=w2, b2=b2, label=describe(op))
             body.append(mlp)
             current = mlp.results[0]
@@ -898,7 +985,34 @@ class RaspToTransformerPass(ModulePass):
     tolerance: float = DEFAULT_TOLERANCE
     """Largest error allowed in a numerical output."""
 
+    max_retries: int = 8
+    """Most times a program is rescheduled with an imprecise MLP split before a refusal."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in list(programs(op)):
-            model = lower_program(program, self.tolerance)
+            model = self._lower(program)
             Rewriter.replace_op(program, model, new_results=[])
+
+    def _lower(self, program: ProgramOp) -> ModelOp:
+        """`lower_program`; where float32 rounding in a fused MLP reaches what reads its
+        result, that MLP is split (its s-op computed from its direct operands, with
+        coarser steps), the program rescheduled, and lowered again."""
+        for _ in range(self.max_retries):
+            try:
+                return lower_program(program, self.tolerance)
+            except ImpreciseInputs as err:
+                fresh = [
+                    op for op in dict.fromkeys(err.culprits)
+                    if is_elementwise(op) and PRECISION_SPLIT not in op.attributes
+                ] or [
+                    op for op in dict.fromkeys(err.fallback)
+                    if is_elementwise(op) and PRECISION_SPLIT not in op.attributes
+                ]
+                if not fresh:
+                    raise
+                for op in fresh:
+                    op.attributes[PRECISION_SPLIT] = StringAttr(
+                        "float32 rounding of its fused MLP reached what reads it; " + str(err).split(": ", 1)[-1]
+                    )
+                allocate_program(program, program_max_hidden(program))
+        return lower_program(program, self.tolerance)

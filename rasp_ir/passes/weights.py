@@ -120,7 +120,7 @@ def width_scale(max_seq_len: int) -> float:
     attention, 1/(w+1) each. Unselected keys weigh e^-scale each, moving 1/(w+1) by at most
     n e^-scale, which must stay below a quarter of the smallest gap 1/((n+1)(n+2)) with room
     to spare, and below WIDTH_LEAK, so that MLPs may read several widths through one joint
-    code (`fusion.numeric_code`, which multiplies a width's noise by large coefficients):
+    code (`fusion.joint_codes`, which multiplies a width's noise by its coefficient):
     n e^-scale <= min(gap/64, WIDTH_LEAK)."""
     n = max_seq_len
     gap = 1.0 / ((n + 1) * (n + 2))
@@ -169,6 +169,22 @@ def gated_units(
         writes = _writes(delta)
         mlp.unit(reads, -slope * t + 0.5 - big * arity, writes)
         mlp.unit(reads, -slope * t - 0.5 - big * arity, {d: -w for d, w in writes.items()})
+
+
+def plateau_units(mlp: MLPWeights, gate: dict[int, float], arity: int, output: np.ndarray) -> None:
+    """Two units that write `output` where the categorical gate (see `gated_units`) holds
+    and nothing elsewhere, with a flat top: relu(4(sum - arity) + 2) - relu(4(sum - arity) + 1)
+    is exactly 1 while the gate's one-hots are off by less than 1/4 in all, and exactly 0
+    on other combinations while off by less than 1/4 there. A one-hot that an MLP's steps
+    left slightly off is read without passing its error on (one unit, as `gated_units`
+    builds, passes it on doubled), at the cost of one more unit per combination."""
+    if not np.any(output):
+        return
+    reads = {d: 4.0 * w for d, w in gate.items()} if arity else {0: 0.0}
+    writes = _writes(output)
+    shift = -4.0 * arity
+    mlp.unit(reads, shift + 2.0, writes)
+    mlp.unit(reads, shift + 1.0, {d: -w for d, w in writes.items()})
 
 
 def _writes(vector: np.ndarray) -> dict[int, float]:
