@@ -717,6 +717,63 @@ def test_width_with_first_position_compiles_into_one_head():
         assert all(math.isclose(a, b, abs_tol=1e-3) for a, b in zip(got, reference.evaluate(xs))), (xs, got)
 
 
+def _width_of_or(rhs_body: str) -> str:
+    """selector_width(t < t or <rhs>): a stable-sort rank when rhs is `t == t and i < i`."""
+    return program(f"""
+  %t = rasp.tokens : !rasp.sop<str>
+  %i = rasp.indices : !rasp.sop<int>
+  %smaller = rasp.select %t, %t, lt : !rasp.sop<str>, !rasp.sop<str>
+  %same = rasp.select %t, %t, eq : !rasp.sop<str>, !rasp.sop<str>
+  %earlier = rasp.select %i, %i, lt : !rasp.sop<int>, !rasp.sop<int>
+  {rhs_body}
+  %either = rasp.select_or %smaller, %rhs
+  %w = rasp.selector_width %either : !rasp.sop<int>
+  rasp.output %w : !rasp.sop<int>""", vocab='["a", "b", "c"]')
+
+
+STABLE_TIE = "%rhs = rasp.select_and %same, %earlier"
+
+
+def test_width_of_a_disjoint_or_is_a_sum_of_two_widths():
+    """Smaller keys, or equal keys at earlier positions: the two never select the same
+    key (`<` and `==` on the same s-ops), so the rank is the sum of two heads' counts."""
+    after, _ = check(_width_of_or(STABLE_TIE))
+    assert not ops_of(after, SelectOrOp)
+    assert len(ops_of(after, SelectorWidthOp)) == 2
+    (total,) = [op for op in ops_of(after, SequenceMapOp) if op.results[0].name_hint == "w"]
+    # a + b, and max_seq_len (4) past it: two disjoint widths never exceed it
+    assert total.table.lookup(1, 2) == 3 and total.table.lookup(3, 2) == 4
+
+
+@pytest.mark.parametrize(
+    "rhs_body",
+    [
+        "%rhs = rasp.select_and %earlier, %earlier",  # may overlap with t < t
+        "%rhs = rasp.select %t, %t, leq : !rasp.sop<str>, !rasp.sop<str>",  # one pair: one head anyway
+    ],
+    ids=["overlapping", "same-pair"],
+)
+def test_width_of_an_or_that_may_overlap_or_needs_one_head_stays(rhs_body):
+    after, _ = check(_width_of_or(rhs_body))
+    assert ops_of(after, SelectOrOp) and len(ops_of(after, SelectorWidthOp)) == 1
+
+
+def test_width_of_a_disjoint_or_compiles_to_two_heads_in_one_layer():
+    from rasp_ir.interpreter.transformer_executor import TransformerExecutor
+
+    text = _width_of_or(STABLE_TIE)
+    module = run_pipeline(parse(text))
+    model = next(op for op in module.walk() if op.name == "transformer.model")
+    (attention,) = [op for op in model.body.block.ops if op.name == "transformer.attention"]
+    assert len(attention.heads) == 2
+    mlps = [op for op in model.body.block.ops if op.name == "transformer.mlp"]
+    assert len(mlps) == 1  # no pairing MLP before the heads
+    reference = Program.from_mlir(text)
+    batch = [list(xs) for xs in inputs(reference.vocab)]
+    for xs, got in zip(batch, TransformerExecutor(module).run(batch)):
+        assert got == reference.evaluate(xs), xs
+
+
 # --------------------------------------------------------------------------- #
 # Whole programs: several patterns together, values, the default pipeline
 # --------------------------------------------------------------------------- #

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import rasp_ir
 from rasp_ir import dsl
 from rasp_ir.compiler import compile_to_transformer
+from rasp_ir.dialects.transformer import find_model
 from rasp_ir.interpreter.transformer_executor import TransformerExecutor
-from rasp_ir.passes.fusion import Leaf, additive_parts
+from rasp_ir.passes import DEFAULT_PIPELINE
+from rasp_ir.passes.fusion import Leaf, additive_parts, joint_codes, numeric_code, prefix_mean_values
+from rasp_ir.passes.kernel_rounding import onnxruntime_mlp
+from rasp_ir.passes.weights import MLPWeights, plateau_units
 from rasp_ir.runtime.model import CompiledModel
 from rasp_ir.testing import same_value
 
@@ -118,3 +123,152 @@ def test_select_on_a_stepped_one_hot_within_budget_compiles_and_is_exact():
     width = dsl.SelectorWidth(dsl.Select(t, t, C.EQ))
     sop = dsl.numerical(dsl.Aggregate(dsl.Select(width, width, C.GEQ), dsl.numerical(dsl.indices)))
     assert_exact(sop, ["a", "b", "c"], 6, every_length(["a", "b", "c"], 6))
+
+
+# --------------------------------------------------------------------------- #
+# Joint codes per gate: values reachable at a position, steps where outputs change
+# --------------------------------------------------------------------------- #
+
+
+def _root_leaf(sop: dsl.SOp, vocab: list, max_seq_len: int) -> Leaf:
+    """The leaf that the op named "root" reads (its only operand), after value inference."""
+    module = rasp_ir.Program.from_dsl(sop.named("root"), name="p").to_module(vocab=vocab, max_seq_len=max_seq_len)
+    rasp_ir.compiler.run_pipeline(module, "rasp-materialize-tables,rasp-infer-values")
+    root = next(op for op in module.walk() if op.results and op.results[0].name_hint == "root")
+    return Leaf(root.operands[0])
+
+
+def test_a_prefix_mean_at_position_i_has_denominator_i_plus_1():
+    i = dsl.indices
+    is_a = dsl.numerical(dsl.Map(lambda x: 1 if x == "a" else 0, dsl.tokens))
+    frac = dsl.numerical(dsl.Aggregate(dsl.Select(i, i, C.LEQ), is_a))
+    leaf = _root_leaf(dsl.numerical(dsl.Map(lambda x: x + 1, frac)), ["a", "b"], 6)
+    assert len(leaf.raw_values()) > 10  # every fraction with a denominator up to 6
+    assert sorted(prefix_mean_values(leaf, 2)) == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
+    assert sorted(prefix_mean_values(leaf, 0)) == [0.0, 1.0]
+    # over earlier positions only: none at position 0 (the default), i at position i
+    before = dsl.numerical(dsl.Aggregate(dsl.Select(i, i, C.LT), is_a, default=0))
+    leaf = _root_leaf(dsl.numerical(dsl.Map(lambda x: x + 1, before)), ["a", "b"], 6)
+    assert prefix_mean_values(leaf, 0) == [0.0]
+    assert sorted(prefix_mean_values(leaf, 2)) == pytest.approx([0.0, 0.5, 1.0])
+    # a mean over a selector that depends on the length has no such bound
+    later = dsl.numerical(dsl.Aggregate(dsl.Select(i, i, C.GEQ), is_a))
+    assert prefix_mean_values(_root_leaf(dsl.numerical(dsl.Map(lambda x: x + 1, later)), ["a", "b"], 6), 2) is None
+
+
+def test_balance_of_two_prefix_means_is_one_mlp():
+    """Dyck's `n_opens - n_closes < 0` from two prefix means and the position: per
+    position the means have denominator i+1, and a code along their difference changes
+    output once, where a joint code over all their values was too fine for float32."""
+    i = dsl.indices
+    up_to = dsl.Select(i, i, C.LEQ)
+    opens = dsl.numerical(dsl.Aggregate(up_to, dsl.numerical(dsl.Map(lambda x: 1 if x == "(" else 0, dsl.tokens))))
+    closes = dsl.numerical(dsl.Aggregate(up_to, dsl.numerical(dsl.Map(lambda x: 1 if x == ")" else 0, dsl.tokens))))
+    n_opens = dsl.SequenceMap(lambda f, j: round(f * (j + 1)), opens, i)
+    n_closes = dsl.SequenceMap(lambda f, j: round(f * (j + 1)), closes, i)
+    negative = dsl.SequenceMap(lambda a, b: a < b, n_opens, n_closes)
+    failed = dsl.numerical(dsl.Aggregate(up_to, dsl.numerical(dsl.Map(lambda x: 1 if x else 0, negative))))
+    program = rasp_ir.Program.from_dsl(failed, name="dyck")
+    model = rasp_ir.compile(program, vocab=["(", ")"], max_seq_len=10)
+    assert model.summary().layers == 2
+    assert_exact(failed, ["(", ")"], 10, every_length(["(", ")"], 10))
+
+
+def test_joint_codes_separate_only_what_the_function_tells_apart():
+    """Which of two widths is larger: a code along their difference changes output once,
+    where the mixed radix that tells every pair of widths apart needs 50 times the levels."""
+    t, i = dsl.tokens, dsl.indices
+    w1 = dsl.SelectorWidth(dsl.Select(t, t, C.LT))
+    w2 = dsl.SelectorWidth(dsl.SelectorAnd(dsl.Select(t, t, C.EQ), dsl.Select(i, i, C.LT)))
+    module = rasp_ir.Program.from_dsl(dsl.SequenceMap(lambda a, b: a < b, w1, w2).named("root"), name="p").to_module(
+        vocab=["a", "b"], max_seq_len=10
+    )
+    rasp_ir.compiler.run_pipeline(module, "rasp-materialize-tables,rasp-infer-values")
+    root = next(op for op in module.walk() if op.results and op.results[0].name_hint == "root")
+    leaves = [Leaf(v, scratch=True) for v in root.operands]
+    (code,) = joint_codes(root, leaves)
+    _, gap, span = numeric_code(leaves)
+    assert code.changes == 1
+    assert code.span / code.gap < (span / gap) / 50
+
+
+# --------------------------------------------------------------------------- #
+# Rounding on onnxruntime's kernels; flat-topped gates; retries with a split
+# --------------------------------------------------------------------------- #
+
+
+def test_onnxruntime_mlp_runs_the_exported_graph():
+    rng = np.random.default_rng(0)
+    w1, b1, w2 = rng.normal(size=(6, 5)), rng.normal(size=5), rng.normal(size=(5, 2))
+    inputs = rng.normal(size=(7, 3)).astype(np.float32)
+    dims = np.array([0, 2, 5])
+    x = np.zeros((7, 6))
+    x[:, dims] = inputs
+    expected = np.maximum(x @ w1 + b1, 0) @ w2
+    assert onnxruntime_mlp(inputs, dims, w1, b1, w2) == pytest.approx(expected, abs=1e-5)
+
+
+def test_rounding_seen_only_by_onnxruntime_refuses(monkeypatch):
+    """numpy's order of summation can be exact where onnxruntime's is not: the compiler
+    also runs MLPs with large pre-activations on onnxruntime, and its error counts."""
+    from rasp_ir.passes import to_transformer
+
+    def off(inputs, dims, w1, b1, w2):
+        return onnxruntime_mlp(inputs, dims, w1, b1, w2) + 0.01
+
+    monkeypatch.setattr(to_transformer, "onnxruntime_mlp", off)
+    sop = dsl.numerical(dsl.SelectorWidth(dsl.Select(dsl.tokens, dsl.tokens, C.EQ)))
+    program = rasp_ir.Program.from_dsl(sop, name="width")
+    with pytest.raises(rasp_ir.RaspCompileError, match="float32 leaves its result off by 0.005"):
+        compile_to_transformer(program, ["a", "b"], 64)
+
+
+def test_plateau_gates_do_not_pass_one_hot_errors_on():
+    mlp = MLPWeights(4)
+    plateau_units(mlp, {1: 1.0, 2: 1.0}, 2, np.array([0.0, 0.0, 0.0, 3.0]))
+    w1, b1, w2, _ = mlp.arrays(np.zeros(4), 0)
+    for a, b, expected in [(1.0, 1.0, 3.0), (0.9, 0.92, 3.0), (1.1, 1.05, 3.0), (1.0, 0.1, 0.0), (0.2, 0.1, 0.0)]:
+        x = np.array([1.0, a, b, 0.0])
+        assert (np.maximum(x @ w1 + b1, 0) @ w2)[3] == pytest.approx(expected, abs=1e-12), (a, b)
+
+
+def _sort_by_frequency() -> dsl.SOp:
+    """Tokens by frequency (first occurrences by a key from two widths), as the paper's
+    sort_by_most_freq: the key's one-hot comes from steps over two widths' scratch dims,
+    and the sort's rank (two widths) is read with the position in one joint code."""
+    t, i = dsl.tokens, dsl.indices
+    same = dsl.Select(t, t, C.EQ)
+    hist = dsl.SelectorWidth(same)
+    earlier = dsl.SelectorWidth(dsl.SelectorAnd(same, dsl.Select(i, i, C.LT)))
+    key = dsl.categorical(dsl.SequenceMap(lambda h, e: -h if e == 0 else 100 - h, hist, earlier))
+    smaller = dsl.SelectorOr(
+        dsl.Select(key, key, C.LT), dsl.SelectorAnd(dsl.Select(key, key, C.EQ), dsl.Select(i, i, C.LT))
+    )
+    rank = dsl.SequenceMap(lambda r, j: -1 if j == 0 else r, dsl.SelectorWidth(smaller), i)
+    return dsl.Aggregate(dsl.Select(rank, dsl.Map(lambda j: j - 1, i), C.EQ), t)
+
+
+def test_a_head_skewed_by_a_fused_mlp_gets_that_mlp_split_instead_of_a_refusal():
+    program = rasp_ir.Program.from_dsl(_sort_by_frequency(), name="by_frequency")
+    ir = compile_to_transformer(program, ["a", "b", "c"], 8)
+    model = find_model(ir)
+    remarks = [r.data for r in model.attributes["remarks"]]
+    assert any("float32 rounding of its fused MLP reached what reads it" in r for r in remarks), remarks
+    batch = every_length(["a", "b", "c"], 8, count=60)
+    executor = TransformerExecutor(ir)
+    onnx = CompiledModel.from_transformer(ir, provider="cpu")
+    for stage, outputs in (("executor", executor.run(batch)), ("onnxruntime", onnx.run(batch))):
+        for tokens, got in zip(batch, outputs):
+            assert got == program.evaluate(tokens), (stage, tokens)
+    with pytest.raises(rasp_ir.RaspCompileError, match="skews its attention"):
+        compile_to_transformer(program, ["a", "b", "c"], 8, pipeline=DEFAULT_PIPELINE.replace(
+            "rasp-to-transformer", "rasp-to-transformer{max_retries=0}"))
+
+
+def test_a_model_past_the_weights_cap_is_refused_with_the_reason(monkeypatch):
+    from rasp_ir.passes import to_transformer
+
+    monkeypatch.setattr(to_transformer, "MAX_MODEL_WEIGHTS", 1000)
+    program = rasp_ir.Program.from_dsl(_sort_by_frequency(), name="by_frequency")
+    with pytest.raises(rasp_ir.RaspCompileError, match="more than 1,000 weights in all"):
+        compile_to_transformer(program, ["a", "b", "c"], 6)

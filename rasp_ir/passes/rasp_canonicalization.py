@@ -823,7 +823,7 @@ class WidthOfDisjointOr(RewritePattern):
                 both = SelectAndOp(selector, other)
                 new_ops.append(both)
                 selector = both.results[0]
-            width = SelectorWidthOp(selector, SOpType(ValueKind.INT, Encoding.CATEGORICAL))
+            width = SelectorWidthOp(selector, SOpType(ValueKind.INT))  # rasp-infer-encodings chooses
             width.results[0].name_hint = f"{op.results[0].name_hint or 'width'}_part"
             new_ops.append(width)
             widths.append(width.results[0])

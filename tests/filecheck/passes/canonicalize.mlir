@@ -432,3 +432,33 @@ rasp.program @kinds vocab [1, 2] max_seq_len 3 {
 // CHECK:         %c = rasp.constant 1.0 : !rasp.sop<float>
 // CHECK-NEXT:    %f = rasp.map %t, [1 -> 1.0, 2 -> 2.5] : !rasp.sop<int> -> !rasp.sop<float>
 // CHECK:         %s = rasp.sequence_map %a, %i, [(0.0, 0) -> 0.0, (0.0, 1) -> 1.0, (0.0, 2) -> 2.0, (1.0, 0) -> 1.0, (1.0, 1) -> 2.0, (1.0, 2) -> 3.0]
+
+// -----
+
+// selector_width(c and (a or b)) -> selector_width(c and a) + selector_width(c and b) when
+// a and b never select the same key (`lt` and `eq` on the same s-ops) and the `or`
+// compares several pairs of s-ops: two heads instead of an MLP pairing tokens with indices.
+rasp.program @width_of_disjoint_or vocab ["a", "b"] max_seq_len 3 {
+  %t = rasp.tokens : !rasp.sop<str>
+  %i = rasp.indices : !rasp.sop<int>
+  %smaller = rasp.select %t, %t, lt : !rasp.sop<str>, !rasp.sop<str>
+  %same = rasp.select %t, %t, eq : !rasp.sop<str>, !rasp.sop<str>
+  %earlier = rasp.select %i, %i, lt : !rasp.sop<int>, !rasp.sop<int>
+  %tie = rasp.select_and %same, %earlier
+  %before = rasp.select_or %smaller, %tie
+  %zero = rasp.constant 0 : !rasp.sop<int>
+  %not_first = rasp.select %i, %zero, neq : !rasp.sop<int>, !rasp.sop<int>
+  %both = rasp.select_and %before, %not_first
+  %rank = rasp.selector_width %both : !rasp.sop<int>
+  rasp.output %rank : !rasp.sop<int>
+}
+
+// CHECK-LABEL: rasp.program @width_of_disjoint_or
+// CHECK-NOT:     rasp.select_or
+// CHECK:         %[[A:.*]] = rasp.select_and %smaller, %not_first
+// CHECK-NEXT:    %[[WA:.*]] = rasp.selector_width %[[A]] : !rasp.sop<int>
+// CHECK-NEXT:    %[[B:.*]] = rasp.select_and %tie, %not_first
+// CHECK-NEXT:    %[[WB:.*]] = rasp.selector_width %[[B]] : !rasp.sop<int>
+// CHECK-NEXT:    %rank = rasp.sequence_map %[[WA]], %[[WB]], [(0, 0) -> 0, (0, 1) -> 1,
+// CHECK-SAME:      (1, 2) -> 3, (1, 3) -> 3,
+// CHECK-NEXT:    rasp.output %rank
