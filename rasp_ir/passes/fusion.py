@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from weakref import WeakKeyDictionary
@@ -209,34 +209,57 @@ def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
     raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
 
 
-_TABLES: WeakKeyDictionary[Operation, dict[tuple, dict[tuple, Value]]] = WeakKeyDictionary()
+class LazyTable(Mapping[tuple, Value]):
+    """root's value for every combination of its leaves' raw values (keyed by value_key),
+    each computed when first looked up: codes fitted to the values reachable behind each
+    gate need only a fraction of the product of the leaves' value sets."""
+
+    def __init__(self, root: Operation, leaves: Sequence[Leaf]):
+        self._root = root
+        self._leaves = list(leaves)
+        self._raws = [leaf.raw_values() for leaf in leaves]
+        self._by_key = [{value_key(v): v for v in raws} for raws in self._raws]
+        result = root.results[0]
+        self._compute = evaluator(
+            result, {leaf.value for leaf in leaves} | ({result} if isinstance(root, WIDTH) else set())
+        )
+        self._cache: dict[tuple, Value] = {}
+
+    def __getitem__(self, key: tuple) -> Value:
+        found = self._cache.get(key)
+        if found is not None or key in self._cache:
+            return found  # type: ignore[return-value]
+        raws = [by_key[k] for by_key, k in zip(self._by_key, key)]
+        decoded = {leaf.value: leaf.decode(raw) for leaf, raw in zip(self._leaves, raws)}
+        try:
+            out = self._compute(decoded)
+        except KeyError as err:  # tables cover their inputs' value sets: this is a bug
+            raise RaspCompileError(
+                f"internal error: fusing into '{self._root.name}'{_named(self._root)}, a table has no entry for {err}"
+            ) from err
+        self._cache[key] = out
+        return out
+
+    def __iter__(self) -> Iterator[tuple]:
+        for raws in product(*self._raws):
+            yield tuple(value_key(r) for r in raws)
+
+    def __len__(self) -> int:
+        return math.prod(len(raws) for raws in self._raws)
+
+
+_TABLES: WeakKeyDictionary[Operation, dict[tuple, LazyTable]] = WeakKeyDictionary()
 """Tables already built, per root op and (leaves, their values): fusion planning, the
-precision checks and the lowering all need the same ones. Callers must not modify them."""
+precision checks and the lowering all need the same ones."""
 
 
-def tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
+def tabulate(root: Operation, leaves: Sequence[Leaf]) -> LazyTable:
     """root's value for every combination of its leaves' raw values (keyed by value_key)."""
     key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
     cached = _TABLES.setdefault(root, {})
     if key not in cached:
-        cached[key] = _tabulate(root, leaves)
+        cached[key] = LazyTable(root, leaves)
     return cached[key]
-
-
-def _tabulate(root: Operation, leaves: Sequence[Leaf]) -> dict[tuple, Value]:
-    table: dict[tuple, Value] = {}
-    result = root.results[0]
-    compute = evaluator(result, {leaf.value for leaf in leaves} | ({result} if isinstance(root, WIDTH) else set()))
-    for raws in product(*(leaf.raw_values() for leaf in leaves)):
-        decoded = {leaf.value: leaf.decode(raw) for leaf, raw in zip(leaves, raws)}
-        try:
-            out = compute(decoded)
-        except KeyError as err:  # tables cover their inputs' value sets: this is a bug
-            raise RaspCompileError(
-                f"internal error: fusing into '{root.name}'{_named(root)}, a table has no entry for {err}"
-            ) from err
-        table[tuple(value_key(r) for r in raws)] = out
-    return table
 
 
 def _levels(leaf: Leaf) -> tuple[list[float], float]:
@@ -335,9 +358,9 @@ def code_noise(leaves: Sequence[Leaf], coeffs: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- #
 
 JOINT_CODE_LIMIT = 200_000
-"""Largest table (combinations of all leaves' values) for which fusion fits joint codes
-to the function (`joint_codes`); past it, planning assumes the mixed-radix code over
-every combination (`numeric_code`)."""
+"""Most combinations of the leaves' values that can occur (`reachable_values`) for which
+fusion fits joint codes to the function (`joint_codes`); past it, planning assumes the
+mixed-radix code over every combination (`numeric_code`)."""
 
 PREFIX_SUMS_LIMIT = 5_000
 """Most distinct sums `prefix_mean_values` enumerates before it gives up restricting."""
@@ -384,19 +407,25 @@ def prefix_mean_values(leaf: Leaf, position: int) -> list[Value] | None:
     return kept or None
 
 
-def reachable_values(leaves: Sequence[Leaf], combo: dict[int, Value]) -> list[list[Value]]:
+def reachable_values(
+    leaves: Sequence[Leaf], combo: dict[int, Value], memo: dict | None = None
+) -> list[list[Value]]:
     """Per numerical leaf (in order), the raw values it can take where the categorical
     leaves hold `combo` (leaf index -> raw value): its whole value set, or fewer when a
-    categorical `indices` leaf fixes the query position (`prefix_mean_values`)."""
+    categorical `indices` leaf fixes the query position (`prefix_mean_values`). `memo`
+    keeps them per (leaf, position) across calls."""
     position = next(
         (int(v) for i, v in combo.items() if isinstance(leaves[i].value.owner, IndicesOp)), None
     )
+    memo = {} if memo is None else memo
     allowed = []
     for leaf in leaves:
         if not leaf.numerical:
             continue
-        values = prefix_mean_values(leaf, position) if position is not None else None
-        allowed.append(values if values is not None else leaf.raw_values())
+        if (leaf, position) not in memo:
+            values = prefix_mean_values(leaf, position) if position is not None else None
+            memo[leaf, position] = values if values is not None else leaf.raw_values()
+        allowed.append(memo[leaf, position])
     return allowed
 
 
@@ -429,13 +458,23 @@ def joint_codes(
     root: Operation, leaves: Sequence[Leaf], limit: int | None = JOINT_CODE_LIMIT
 ) -> list[GateCode] | None:
     """One `GateCode` per combination of the categorical leaves, each fitted to root's
-    function behind that gate, or None when no leaf is numerical or the table is larger
-    than `limit` (then see `numeric_code`)."""
+    function behind that gate, or None when no leaf is numerical or the combinations
+    that can occur number more than `limit` (then see `numeric_code`)."""
     numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
     if not numerical:
         return None
     if limit is not None and math.prod(len(leaf.raw_values()) for leaf in leaves) > limit:
-        return None
+        categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
+        combos = math.prod(len(leaves[i].raw_values()) for i in categorical)
+        if combos > limit:
+            return None
+        memo: dict = {}
+        reachable = sum(
+            math.prod(len(values) for values in reachable_values(leaves, dict(zip(categorical, combo)), memo))
+            for combo in product(*(leaves[i].raw_values() for i in categorical))
+        )
+        if reachable > limit:
+            return None
     key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
     cached = _CODES.setdefault(root, {})
     if key not in cached:
@@ -448,8 +487,9 @@ def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) 
     categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
     noises = np.array([leaf_noise(leaves[i]) for i in numerical])
     codes = []
+    memo: dict = {}
     for combo in product(*(leaves[i].raw_values() for i in categorical)):
-        allowed = reachable_values(leaves, dict(zip(categorical, combo)))
+        allowed = reachable_values(leaves, dict(zip(categorical, combo)), memo)
         grid = list(product(*allowed))
         key: list = [None] * len(leaves)
         for i, v in zip(categorical, combo):
@@ -532,7 +572,7 @@ SEPARABLE_CHECK_LIMIT = 50_000
 """Largest table `additive_parts` checks (it is built in Python, one entry at a time)."""
 
 
-def additive_parts(root: Operation, leaves: Sequence[Leaf], table: dict[tuple, Value] | None = None):
+def additive_parts(root: Operation, leaves: Sequence[Leaf], table: Mapping[tuple, Value] | None = None):
     """When root is numerical and, for every combination of its categorical leaves, a sum
     f = g_1(x_1) + ... + g_k(x_k) of one function per numerical leaf (a linear map of two
     numbers is), those functions: {categorical combination (value keys): [[g_j at each raw

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -117,6 +117,8 @@ from rasp_ir.passes.weights import (
 
 ONE = "one"
 BOS = "bos"
+ONE_DIM = 0
+"""The residual dimension that holds 1 at every position (the layout's first)."""
 MAX_RESIDUAL_WIDTH = 8192
 MAX_MEASURED_MLP = 50_000_000
 """Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
@@ -595,7 +597,7 @@ class Lowering:
         return mlp
 
     def run_on_grid(
-        self, mlp: MLPWeights, leaves: list[Leaf], table: dict, result: SSAValue, keys: list[tuple] | None = None
+        self, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, result: SSAValue, keys: list[tuple] | None = None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """What an MLP writes on `result`'s dims in float32 on every combination of its
         leaves' values that can occur (`keys`, default all), the exact values (one-hot
@@ -612,26 +614,31 @@ class Lowering:
         exact = np.zeros((len(keys), len(out)))
         numerical = self.layout.is_numerical(result)
         index = {value_key(v): i for i, v in enumerate(self.layout.values[result])}
-        by_key = [{value_key(v): v for v in leaf.raw_values()} for leaf in leaves]
-        for r, key in enumerate(keys):
-            entries = {0: 1.0}
-            for leaf, k, values in zip(leaves, key, by_key):
-                if leaf.numerical:
-                    entries[self.leaf_dims(leaf)[0]] = float(values[k])
-                else:
-                    entries[self.leaf_dim_of(leaf, values[k])] = 1.0
-            for dim, v in entries.items():
+        if ONE_DIM in column:
+            inputs[:, column[ONE_DIM]] = 1.0
+        rows = np.arange(len(keys))
+        for leaf, col in zip(leaves, zip(*keys) if keys else [() for _ in leaves]):
+            values = {value_key(v): v for v in leaf.raw_values()}
+            if leaf.numerical:
+                dim = self.leaf_dims(leaf)[0]
                 if dim in column:  # a dimension no unit reads (e.g. a leaf with one value)
-                    inputs[r, column[dim]] = v
-            if numerical:
-                exact[r, 0] = as_number(table[key])
+                    inputs[:, column[dim]] = [float(values[k]) for k in col]
             else:
-                exact[r, index[value_key(normalize_value(table[key], result.type.value_kind))]] = 1.0
+                dim_of = {k: column.get(self.leaf_dim_of(leaf, v), -1) for k, v in values.items()}
+                cols = np.fromiter((dim_of[k] for k in col), dtype=np.int64, count=len(keys))
+                read = cols >= 0
+                inputs[rows[read], cols[read]] = 1.0
+        if numerical:
+            exact[:, 0] = [as_number(table[key]) for key in keys]
+        else:
+            kind = result.type.value_kind  # type: ignore[union-attr]
+            exact[rows, [index[value_key(normalize_value(table[key], kind))] for key in keys]] = 1.0
         hidden = np.maximum(inputs @ w1[reads].astype(np.float32) + np.asarray(mlp.b1, dtype=np.float32), 0)
         w2 = np.stack(mlp.w2, axis=0)[:, out]
         written = hidden @ w2.astype(np.float32)
         other = np.zeros_like(exact)
-        magnitude = np.abs(inputs) @ np.abs(w1[reads]) + np.abs(np.asarray(mlp.b1))
+        # at least as large as any unit's pre-activation terms on any row
+        magnitude = np.abs(inputs).max(axis=0, initial=0.0) @ np.abs(w1[reads]) + np.abs(np.asarray(mlp.b1))
         if float(magnitude.max(initial=0.0)) > KERNEL_CHECK_MAGNITUDE:
             # Rounding of large pre-activations depends on the kernel's order of summation.
             # Consumers multiply errors by ROUNDING_SAFETY (for kernels that were not run);
@@ -641,7 +648,7 @@ class Lowering:
         return written.astype(np.float64), exact, other
 
     def measure_rounding(
-        self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: dict, keys: list[tuple] | None = None
+        self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, keys: list[tuple] | None = None
     ) -> None:
         """Run a step MLP on every combination of its leaves' values in float32 and keep
         what float32 costs: far past their thresholds, step pairs write differences of
