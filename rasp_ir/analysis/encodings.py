@@ -202,44 +202,35 @@ def position_uniform(value: SSAValue) -> bool:
       position (`query_independent`): every query selects the same keys, so the mean
       (or the default), and the count, are the same at every position.
     `tokens` and `indices` are not uniform, nor is anything else."""
-    memo: dict[int, bool] = {}
-
-    def walk(v: SSAValue) -> bool:
-        key = id(v)
-        if key not in memo:
-            memo[key] = False  # an SSA graph has no cycles; this only guards the walk
-            memo[key] = _uniform_op(v, walk, selector_walk)
-        return memo[key]
-
-    sel_memo: dict[int, bool] = {}
-
-    def selector_walk(sel: SSAValue) -> bool:
-        key = id(sel)
-        if key not in sel_memo:
-            sel_memo[key] = False
-            sel_memo[key] = _query_independent_op(sel, walk, selector_walk)
-        return sel_memo[key]
-
-    return walk(value)
+    return _UniformWalk().value(value)
 
 
 def query_independent(selector: SSAValue) -> bool:
     """True when every query position of a sequence selects the same key positions:
     every select in it compares the keys with position-uniform queries (a constant,
     `length`, ...), or is always-true / always-false, combined with and / or / not."""
-    memo: dict[int, bool] = {}
+    return _UniformWalk().selector(selector)
 
-    def walk(v: SSAValue) -> bool:
-        return position_uniform(v)
 
-    def selector_walk(sel: SSAValue) -> bool:
-        key = id(sel)
-        if key not in memo:
-            memo[key] = False
-            memo[key] = _query_independent_op(sel, walk, selector_walk)
-        return memo[key]
+class _UniformWalk:
+    """`position_uniform` and `query_independent`, which recurse into each other, with
+    one memo each per query (an SSA graph has no cycles; the memo bounds the walk)."""
 
-    return selector_walk(selector)
+    def __init__(self) -> None:
+        self.values: dict[int, bool] = {}
+        self.selectors: dict[int, bool] = {}
+
+    def value(self, v: SSAValue) -> bool:
+        if id(v) not in self.values:
+            self.values[id(v)] = False
+            self.values[id(v)] = _uniform_op(v, self.value, self.selector)
+        return self.values[id(v)]
+
+    def selector(self, sel: SSAValue) -> bool:
+        if id(sel) not in self.selectors:
+            self.selectors[id(sel)] = False
+            self.selectors[id(sel)] = _query_independent_op(sel, self.value, self.selector)
+        return self.selectors[id(sel)]
 
 
 def _uniform_op(

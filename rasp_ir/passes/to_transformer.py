@@ -383,8 +383,11 @@ class Lowering:
         A one-hot an MLP computed with steps is a little off on each dimension
         (`onehot_error`); a score sums dimensions along a predicate row (e.g. all values
         >= q), and selected keys whose scores differ by e weigh about e^(scale e) apart.
-        The error is measured on the weights in float32 (numpy's summation order), and
-        kept below `budget` / ROUNDING_SAFETY for other kernels' orders."""
+        The error is measured on the weights in float32 (numpy's summation order, and
+        onnxruntime's where it matters: `measure_rounding`), and kept below `budget` /
+        ROUNDING_SAFETY for other kernels' orders. The refusal names the MLPs that computed
+        the imprecise one-hots, and those whose joint codes set the budget (`budget_from`),
+        for `RaspToTransformerPass` to split."""
         error = 0.0
         culprits: list[Operation] = []
         for group in groups:
@@ -598,11 +601,12 @@ class Lowering:
 
     def run_on_grid(
         self, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, result: SSAValue, keys: list[tuple] | None = None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """What an MLP writes on `result`'s dims in float32 on every combination of its
-        leaves' values that can occur (`keys`, default all), the exact values (one-hot
-        rows, or one column of numbers), and a bound on float32's rounding in any order of
-        summation (`_rounding_bound`); None when that is too large to run here."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """What an MLP writes on `result`'s dims in float32 (numpy) on every combination of
+        its leaves' values that can occur (`keys`, default all), the exact values (one-hot
+        rows, or one column of numbers), and onnxruntime's error on them where the MLP's
+        pre-activations are large (`kernel_rounding`; scaled by KERNEL_SAFETY /
+        ROUNDING_SAFETY, zeros elsewhere); None when that is too large to run here."""
         out = self.dims(result)
         keys = list(table) if keys is None else keys
         if len(keys) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
@@ -650,9 +654,11 @@ class Lowering:
     def measure_rounding(
         self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, keys: list[tuple] | None = None
     ) -> None:
-        """Run a step MLP on every combination of its leaves' values in float32 and keep
-        what float32 costs: far past their thresholds, step pairs write differences of
-        large pre-activations, which float32 keeps only to its relative precision.
+        """Run a step MLP on every combination of its leaves' values that can occur (`keys`)
+        in float32, with numpy and (large pre-activations) onnxruntime, and keep what
+        float32 costs: far past their thresholds, step pairs write differences of large
+        pre-activations, which float32 keeps only to its relative precision, and different
+        kernels round them differently.
         A one-hot keeps its errors per combination (`onehot_error`, read by heads) and on
         its dim that is on (`onehot_on_error`, what MLPs reading it inherit); a number
         must stay within a quarter of the tolerance (with ROUNDING_SAFETY for kernels that
