@@ -176,7 +176,7 @@ def test_balance_of_two_prefix_means_is_one_mlp():
 
 def test_joint_codes_separate_only_what_the_function_tells_apart():
     """Which of two widths is larger: a code along their difference changes output once,
-    where the mixed radix that tells every pair of widths apart needs 50 times the levels."""
+    where the mixed radix that tells every pair of widths apart needs 10 times the levels."""
     t, i = dsl.tokens, dsl.indices
     w1 = dsl.SelectorWidth(dsl.Select(t, t, C.LT))
     w2 = dsl.SelectorWidth(dsl.SelectorAnd(dsl.Select(t, t, C.EQ), dsl.Select(i, i, C.LT)))
@@ -189,7 +189,7 @@ def test_joint_codes_separate_only_what_the_function_tells_apart():
     (code,) = joint_codes(root, leaves)
     _, gap, span = numeric_code(leaves)
     assert code.changes == 1
-    assert code.span / code.gap < (span / gap) / 50
+    assert code.span / code.gap < (span / gap) / 10
 
 
 # --------------------------------------------------------------------------- #
@@ -248,7 +248,13 @@ def _sort_by_frequency() -> dsl.SOp:
     return dsl.Aggregate(dsl.Select(rank, dsl.Map(lambda j: j - 1, i), C.EQ), t)
 
 
-def test_a_head_skewed_by_a_fused_mlp_gets_that_mlp_split_instead_of_a_refusal():
+def test_a_head_skewed_by_a_fused_mlp_gets_that_mlp_split_instead_of_a_refusal(monkeypatch):
+    """With every width head's BOS weighing one key (1/(w+1), finer steps), the key's
+    one-hot skews the sort's width heads; the compiler splits its MLP and reschedules."""
+    from rasp_ir.passes import fusion, to_transformer
+
+    monkeypatch.setattr(fusion, "width_bos_weight", lambda op: 1.0)
+    monkeypatch.setattr(to_transformer, "width_bos_weight", lambda op: 1.0)
     program = rasp_ir.Program.from_dsl(_sort_by_frequency(), name="by_frequency")
     ir = compile_to_transformer(program, ["a", "b", "c"], 8)
     model = find_model(ir)
@@ -263,6 +269,19 @@ def test_a_head_skewed_by_a_fused_mlp_gets_that_mlp_split_instead_of_a_refusal()
     with pytest.raises(rasp_ir.RaspCompileError, match="skews its attention"):
         compile_to_transformer(program, ["a", "b", "c"], 8, pipeline=DEFAULT_PIPELINE.replace(
             "rasp-to-transformer", "rasp-to-transformer{max_retries=0}"))
+
+
+def test_widths_read_as_one_hots_weigh_bos_as_max_seq_len_keys():
+    """The same program with the default BOS weights needs no split: the key's one-hot
+    comes from coarser steps over shares b/(b+w)."""
+    program = rasp_ir.Program.from_dsl(_sort_by_frequency(), name="by_frequency")
+    ir = compile_to_transformer(program, ["a", "b", "c"], 8)
+    assert "remarks" not in find_model(ir).attributes
+    model = CompiledModel.from_transformer(ir, provider="cpu")
+    assert model.summary().layers == 3
+    batch = every_length(["a", "b", "c"], 8, count=60)
+    for tokens, got in zip(batch, model.run(batch)):
+        assert got == program.evaluate(tokens), tokens
 
 
 def test_a_model_past_the_weights_cap_is_refused_with_the_reason(monkeypatch):

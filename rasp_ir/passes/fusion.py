@@ -14,7 +14,7 @@ read from the residual stream (a head, the output, or an MLP of a later stage) i
 computed by one MLP straight from its *leaves*, the nearest s-ops that are already
 in the residual stream; the element-wise ops in between are *fused* into it and take
 no dimensions at all. A selector_width is a leaf through its head's scratch
-dimension (1/(w+1)), so decoding it fuses into whatever reads it.
+dimension (BOS's share b/(b+w)), so decoding it fuses into whatever reads it.
 
 When a fused function would need more hidden units than `max_hidden`, steps finer
 than its inputs' noise, or steps whose float32 rounding (`step_rounding`,
@@ -61,7 +61,7 @@ from rasp_ir.dialects.rasp import (
 )
 from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
-from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit, min_gap
+from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit, min_gap, width_from_share, width_share
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
 WIDTH = (SelectorWidthOp, LengthOp)
@@ -80,7 +80,8 @@ PRECISION_SPLIT = "precision_split"
 @dataclass(frozen=True)
 class Leaf:
     """An input of a fused MLP: an s-op in the residual stream, or the scratch dimension
-    of a selector_width head (then `raw` values are 1/(w+1) and decode to w)."""
+    of a selector_width head (then `raw` values are BOS's share b/(b+w), decoding to w;
+    b is `width_bos_weight`)."""
 
     value: SSAValue
     scratch: bool = False
@@ -88,11 +89,14 @@ class Leaf:
     def raw_values(self) -> list[Value]:
         values = _values(self.value)
         if self.scratch:
-            return [1.0 / (int(w) + 1) for w in values]
+            b = width_bos_weight(self.value.owner)  # type: ignore[arg-type]
+            return [width_share(int(w), b) for w in values]
         return values
 
     def decode(self, raw: Value) -> Value:
-        return int(round(1.0 / float(raw))) - 1 if self.scratch else raw
+        if not self.scratch:
+            return raw
+        return width_from_share(float(raw), width_bos_weight(self.value.owner))  # type: ignore[arg-type]
 
     @property
     def numerical(self) -> bool:
@@ -100,6 +104,41 @@ class Leaf:
             return True
         assert isinstance(self.value.type, SOpType)
         return self.value.type.is_numerical
+
+
+def width_bos_weight(op: Operation) -> float:
+    """How many selected keys the BOS key of a selector_width (or length) head weighs as.
+    A width that MLPs read as a one-hot (categorical) gets b = max_seq_len: its share
+    b/(b+w) then lies in [1/2, 1] with gaps of about 1/(4n), where b = 1 gives 1/(w+1) in
+    [1/(n+1), 1] with gaps 1/((n+1)(n+2)); steps telling the values apart are n/4 times
+    coarser, and float32 keeps them that much more exactly. A width from which numbers
+    are computed keeps b = 1: steps that write numbers (up to n, or products of widths)
+    round in proportion to them, which b = n does not shrink enough to pay for the
+    softmax's rounding of 1/b (measured: 1.2e-4 against 6e-5 on a numerical width at 64)."""
+    result = op.results[0]
+    if _feeds_numbers(result):
+        return 1.0
+    program = op.parent_op()
+    max_seq_len = getattr(program, "max_seq_len", None)
+    return float(max(1, int(max_seq_len.data))) if max_seq_len is not None else 1.0
+
+
+def _feeds_numbers(value: SSAValue) -> bool:
+    """Whether `value` is numerical, or an element-wise op computes a numerical s-op from
+    it (directly or through other element-wise ops)."""
+    seen: set[SSAValue] = set()
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if isinstance(v.type, SOpType) and v.type.is_numerical:
+            return True
+        for use in v.uses:
+            if isinstance(use.operation, ELEMENTWISE):
+                todo.extend(use.operation.results)
+    return False
 
 
 def _values(value: SSAValue) -> list[Value]:
@@ -281,7 +320,15 @@ def leaf_noise(leaf: Leaf) -> float:
     (exact table entries) float32 rounding."""
     xs, step = _levels(leaf)
     if leaf.scratch:
-        return WIDTH_LEAK + 2.0 * FLOAT32_EPS
+        owner = leaf.value.owner
+        assert isinstance(owner, Operation)
+        if width_bos_weight(owner) == 1.0:
+            return WIDTH_LEAK + 2.0 * FLOAT32_EPS  # the softmax sums ones: exact
+        # BOS weighs b keys: float32 keeps its weight e^(ln b) to a few ulps, and the
+        # softmax's sum of up to n weights 1/b each to about sqrt(n) ulps (independent
+        # roundings; test_long_sequences checks every width up to 512).
+        n = len(xs) - 1
+        return WIDTH_LEAK + (8.0 + 4.0 * math.sqrt(max(n, 1))) * FLOAT32_EPS
     bound = max(1.0, *(abs(x) for x in xs))
     owner = leaf.value.owner
     if isinstance(owner, AggregateOp):

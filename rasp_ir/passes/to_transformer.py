@@ -22,8 +22,9 @@ attention sub-layer with one head, every map one MLP sub-layer, in schedule orde
   one position (`analysis.encodings.selects_at_most_one`) and its input takes several
   values, the model gets a run-time guard on its output dims (`ModelOp.guards`): where
   it averages different values, the runtime refuses the input.
-- selector_width: the BOS key scores like a selected key and carries 1; the head
-  writes 1/(w+1), which an MLP turns into w with exact steps.
+- selector_width: the BOS key scores ln(b) above a selected key (b = 1, or max_seq_len
+  for a width read as a one-hot: `fusion.width_bos_weight`) and carries 1; the head
+  writes BOS's share b/(b+w), which an MLP turns into w with exact steps.
 - maps: categorical input -> lookup units; numerical input -> exact steps over
   the input's values (or an exact affine map); sequence_map -> one unit per pair.
 """
@@ -96,6 +97,7 @@ from rasp_ir.passes.fusion import (
     joint_codes,
     leaf_noise,
     plan_fusion,
+    width_bos_weight,
     reachable_keys,
     representable_units,
     tabulate,
@@ -472,17 +474,21 @@ class Lowering:
         return self.head_for(op, selector, w_o)
 
     def head_for(self, op: Operation, selector: SSAValue | None, w_o: np.ndarray) -> HeadOp:
-        # Skewed scores move 1/(w+1) by about skew / (w+1), relative to it: alone, its
-        # decoding steps have a quarter of the relative gap 1/(w+2) to spare; in a joint code
-        # with other numerical inputs, what that code's steps leave (`scratch_budgets`).
+        # Skewed scores move BOS's share b/(b+w) by about skew * w/(b+w), relative to it:
+        # alone, its decoding steps have a quarter of the relative gap 1/(b+w+1) to spare
+        # (at least 1/(8(n+2)) of skew for b = 1 or n); in a joint code with other numerical
+        # inputs, what that code's steps leave (`scratch_budgets`).
         n = self.max_seq_len
         alone = 1.0 / (8.0 * (n + 2))
         skew_budget = min(alone, self.scratch_skew_budget.get(op, math.inf))
         # Where the joint codes reading the width set the budget, splitting them (the width
         # then decoded alone first) relaxes it.
         budget_from = self.scratch_readers.get(op, []) if skew_budget < alone else []
+        scale = width_scale(n)
+        # The BOS key weighs b selected keys: it scores ln(b) above them (before the scale).
+        bos_score = -math.log(width_bos_weight(op)) / scale
         return self.head(
-            selector, describe(op), 0.0, width_scale(n), np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget,
+            selector, describe(op), bos_score, scale, np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget,
             budget_from,
         )
 

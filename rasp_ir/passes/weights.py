@@ -115,6 +115,16 @@ WIDTH_LEAK = 1e-8
 """Most that unselected keys may move a selector_width head's 1/(w+1)."""
 
 
+def width_share(w: int, bos_weight: float) -> float:
+    """What a selector_width head writes where w keys are selected and its BOS key weighs
+    as `bos_weight` selected keys (b): BOS's share of the attention, b/(b+w)."""
+    return bos_weight / (bos_weight + w)
+
+
+def width_from_share(share: float, bos_weight: float) -> int:
+    return int(round(bos_weight / share - bos_weight))
+
+
 def width_scale(max_seq_len: int) -> float:
     """Softmax scale for selector_width's head: BOS and the w selected keys share the
     attention, 1/(w+1) each. Unselected keys weigh e^-scale each, moving 1/(w+1) by at most
