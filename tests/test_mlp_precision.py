@@ -223,6 +223,19 @@ def test_rounding_seen_only_by_onnxruntime_refuses(monkeypatch):
         compile_to_transformer(program, ["a", "b"], 64)
 
 
+def test_a_kernel_that_overflows_refuses(monkeypatch):
+    """NaN compares false with every budget: an overflow must count as an unbounded error."""
+    from rasp_ir.passes import to_transformer
+
+    def overflowing(inputs, dims, w1, b1, w2):
+        return np.full((len(inputs), w2.shape[1]), np.nan, dtype=np.float32)
+
+    monkeypatch.setattr(to_transformer, "onnxruntime_mlp", overflowing)
+    sop = dsl.numerical(dsl.SelectorWidth(dsl.Select(dsl.tokens, dsl.tokens, C.EQ)))
+    with pytest.raises(rasp_ir.RaspCompileError, match="off by inf"):
+        compile_to_transformer(rasp_ir.Program.from_dsl(sop, name="width"), ["a", "b"], 64)
+
+
 def test_plateau_gates_do_not_pass_one_hot_errors_on():
     mlp = MLPWeights(4)
     plateau_units(mlp, {1: 1.0, 2: 1.0}, 2, np.array([0.0, 0.0, 0.0, 3.0]))
