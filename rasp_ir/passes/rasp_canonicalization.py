@@ -801,9 +801,8 @@ class WidthOfDisjointOr(RewritePattern):
     threshold of any such sum), so `rasp-lower-composite-selectors` would pair its
     s-ops up in an MLP before the head, often one more block. Two heads in the same
     layer count the two disjoint parts instead, and the MLP after them adds the counts.
-    Disjoint: some select of a and some select
-    of b compare the same s-ops with predicates that never hold together (`<` and
-    `==`, `<=` and `>`, `p` and `not p`, ...)."""
+    Disjoint: some select of a and some select of b compare the same s-ops with
+    predicates that never hold together (`<` and `==`, `<=` and `>`, `p` and `not p`, ...)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SelectorWidthOp, rewriter: PatternRewriter) -> None:
@@ -814,6 +813,11 @@ class WidthOfDisjointOr(RewritePattern):
                 break
         else:
             return
+        program = op.parent_op()
+        max_seq_len = getattr(program, "max_seq_len", None)
+        if max_seq_len is None:
+            return
+        n = int(max_seq_len.data)
         rest = parts[:index] + parts[index + 1 :]
         new_ops: list[Operation] = []
         widths = []
@@ -827,17 +831,14 @@ class WidthOfDisjointOr(RewritePattern):
             width.results[0].name_hint = f"{op.results[0].name_hint or 'width'}_part"
             new_ops.append(width)
             widths.append(width.results[0])
-        program = op.parent_op()
-        max_seq_len = getattr(program, "max_seq_len", None)
-        if max_seq_len is None:
-            return
-        n = int(max_seq_len.data)
         # The parts select disjoint keys among at most n, so a + b <= n; the table says
         # so (a sum past n is unreachable) and keeps the width's value set 0..n, which
         # tables already built over this width cover.
         entries = [((a, b), min(a + b, n)) for a in range(n + 1) for b in range(n + 1)]
         table = _table(entries, widths, op.result)
-        if table is None:
+        if table is None:  # (ints only: cannot happen) leave no dangling uses behind
+            for new_op in reversed(new_ops):
+                new_op.erase()
             return
         total = SequenceMapOp(widths[0], widths[1], table, _sop_type(op.result))
         rewriter.insert(new_ops, InsertPoint.before(op))
