@@ -554,21 +554,41 @@ def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) 
         if len(numerical) == 2:
             steps = [step for _, step in levels]
             candidates += [np.array([1.0 / steps[0], t / steps[1]]) for t in _TRIED_SLOPES]
-        best = None
-        for coeffs in candidates:
-            score = _code_score(xs @ coeffs, out, float(np.abs(coeffs) @ noises))
-            if score is not None and (best is None or score[0] < best[0][0]):
-                best = (score, coeffs)
-        if best is None:  # nothing separates the outputs: the mixed radix tells all apart
-            coeffs = candidates[0]
-            best = (_code_score(xs @ coeffs, out, 0.0, strict=False), coeffs)
-        (_, gap, span, changes), coeffs = best
+        choice = _best_code(xs, out, np.stack(candidates, axis=1), noises)
+        if choice is None:  # nothing separates the outputs: the mixed radix tells all apart
+            choice = 0
+        coeffs = candidates[choice]
+        _, gap, span, changes = _code_score(xs @ coeffs, out, 0.0, strict=False)
         z = xs @ coeffs
         order = np.argsort(z, kind="stable")
         points = tuple((float(z[k]), grid[k]) for k in order)
         noise = float(np.abs(coeffs) @ noises)
         codes.append(GateCode(tuple(combo), tuple(float(c) for c in coeffs), points, gap, span, changes, noise))
     return codes
+
+
+def _best_code(xs: np.ndarray, out: np.ndarray, candidates: np.ndarray, noises: np.ndarray) -> int | None:
+    """The index of the candidate code (a column of `candidates`) that tells points with
+    different output ids `out` apart with room for the noise and steps coarse enough for
+    float32, with the fewest levels (span / gap) and then the fewest steps; None if none
+    does. All candidates at once: the codes' values z, sorted per column."""
+    z = xs @ candidates
+    order = np.argsort(z, axis=0, kind="stable")
+    zs = np.take_along_axis(z, order, axis=0)
+    os = out[order]
+    span = zs[-1] - zs[0] if len(zs) else np.zeros(candidates.shape[1])
+    changed = os[1:] != os[:-1]
+    changes = changed.sum(axis=0)
+    gap = np.where(changed, np.diff(zs, axis=0), np.inf).min(axis=0, initial=np.inf)
+    noise = noises @ np.abs(candidates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = np.where(changes > 0, span / gap, 0.0)
+        fine = (gap <= 1e-9 * np.maximum(1.0, span)) | (noise > gap / 8.0) | (2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION)
+    valid = (changes == 0) | ~fine
+    if not valid.any():
+        return None
+    ranked = np.lexsort((changes, levels))  # by levels, then steps
+    return int(next(k for k in ranked if valid[k]))
 
 
 def _code_score(z: np.ndarray, out: np.ndarray, noise: float, strict: bool = True):
