@@ -112,7 +112,8 @@ def aggregate_scale(max_seq_len: int, value_bound: float, gap: float, tolerance:
 
 
 WIDTH_LEAK = 1e-8
-"""Most that unselected keys may move a selector_width head's 1/(w+1)."""
+"""Most that unselected keys may move a selector_width head's share of BOS (1/(w+1) or
+b/(b+w), `fusion.width_bos_weight`)."""
 
 
 def width_share(w: int, bos_weight: float) -> float:
@@ -127,7 +128,8 @@ def width_from_share(share: float, bos_weight: float) -> int:
 
 def width_scale(max_seq_len: int) -> float:
     """Softmax scale for selector_width's head: BOS and the w selected keys share the
-    attention, 1/(w+1) each. Unselected keys weigh e^-scale each, moving 1/(w+1) by at most
+    attention, 1/(w+1) each (BOS's share is b/(b+w) where it weighs b keys: its gaps are
+    only larger). Unselected keys weigh e^-scale each, moving the share by at most
     n e^-scale, which must stay below a quarter of the smallest gap 1/((n+1)(n+2)) with room
     to spare, and below WIDTH_LEAK, so that MLPs may read several widths through one joint
     code (`fusion.joint_codes`, which multiplies a width's noise by its coefficient):
