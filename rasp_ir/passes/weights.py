@@ -128,7 +128,7 @@ def width_from_share(share: float, bos_weight: float) -> int:
 
 def width_scale(max_seq_len: int) -> float:
     """Softmax scale for selector_width's head: BOS and the w selected keys share the
-    attention, 1/(w+1) each (BOS's share is b/(b+w) where it weighs b keys: its gaps are
+    attention, 1/(w+1) each (BOS's share is b/(b+w) where it weighs b keys: its smallest gap is
     only larger). Unselected keys weigh e^-scale each, moving the share by at most
     n e^-scale, which must stay below a quarter of the smallest gap 1/((n+1)(n+2)) with room
     to spare, and below WIDTH_LEAK, so that MLPs may read several widths through one joint
