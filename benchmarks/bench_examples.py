@@ -51,7 +51,10 @@ from rasp_ir.passes import DEFAULT_PIPELINE
 HINT = re.compile(r"(\.|;|,)? \(?(raise|lower|Raise|Lower) ")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PROGRAMS = ["length", "histogram", "reverse", "sort_unique", "sort", "most_frequent", "frac_prevs", "dyck1", "dyck2"]
+PROGRAMS = [
+    "length", "histogram", "reverse", "sort_unique", "sort", "most_frequent", "frac_prevs", "dyck1", "dyck2",
+    "pair_balance", "detect_pattern", "sum_diff",
+]
 OPTIMIZING = ("transformer-combine-layers", "transformer-drop-unread-dims")
 UNOPTIMIZED_PIPELINE = ",".join(p for p in DEFAULT_PIPELINE.split(",") if p not in OPTIMIZING)
 

@@ -24,7 +24,10 @@ from rasp_ir.interpreter.transformer_executor import TransformerExecutor
 from rasp_ir.runtime.model import CompiledModel
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DSL_EXAMPLES = ["reverse", "histogram", "sort_unique", "sort", "most_frequent", "dyck1", "dyck2", "frac_prevs", "length"]
+DSL_EXAMPLES = [
+    "reverse", "histogram", "sort_unique", "sort", "most_frequent", "dyck1", "dyck2", "frac_prevs", "length",
+    "pair_balance", "detect_pattern", "sum_diff",
+]
 MAX_SEQ_LEN = 16
 
 
