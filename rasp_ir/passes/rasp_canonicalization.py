@@ -187,7 +187,30 @@ def _replace_with(rewriter: PatternRewriter, old: Operation, new: Operation, sam
     _copy_name(new, old)
     if same_values:
         _copy_values(new, old)
+    else:
+        _forget_carried_values(old)
     rewriter.replace(old, new)
+
+
+def _forget_carried_values(old: Operation) -> None:
+    """Drop the value sets downstream of `old` that hold values of another kind than their
+    s-op (an aggregate's default carried on, e.g. the paper's 0 in a string s-op): their
+    verifier accepts those only as carried from the input, and the new op may no longer
+    carry them. `rasp-infer-values` runs after canonicalize and writes them anew."""
+    todo = list(old.results)
+    seen: set[SSAValue] = set()
+    while todo:
+        value = todo.pop()
+        if value in seen:
+            continue
+        seen.add(value)
+        for use in value.uses:
+            user = use.operation
+            values = user.attributes.get("values")
+            if isinstance(values, ValuesAttr) and user.results and isinstance(user.results[0].type, SOpType):
+                if any(not _fits(v, user.results[0].type.value_kind) for v in values.data):
+                    del user.attributes["values"]
+            todo.extend(user.results)
 
 
 def _constant(value: SSAValue) -> ConstantOp | None:

@@ -260,3 +260,17 @@ def test_copy_proven_before_rewrites_stays_a_copy():
     copy = dsl.Aggregate(dsl.Select(key, dsl.indices, C.EQ), dsl.indices)
     sop = dsl.SequenceMap(lambda x, y: x != y, copy, dsl.tokens)
     agrees_or_refuses(sop, ["c", "g", "a"], 1, [["c"], ["a"], ["g"]])
+
+
+def test_folding_an_aggregate_does_not_leave_a_carried_default_unexplained():
+    """Fuzz seed 2032 case 4742 (and seed 2030 case 10459): a string aggregate whose value
+    set carried an earlier aggregate's default 0 failed verification after canonicalize
+    folded that earlier aggregate into a constant ("inferred value 0 is int, but the result
+    is a str s-op"), an internal error reported as a refusal."""
+    t = dsl.tokens
+    never = dsl.Select(t, t, C.FALSE)
+    zero = dsl.Aggregate(never, t)  # always the default 0, in a string s-op
+    xy = dsl.Aggregate(never, zero, default="xy")
+    sop = dsl.Aggregate(dsl.Select(xy, xy, C.EQ), xy, default="c")
+    agrees_or_refuses(sop, ["xy"], 1, [["xy"]])
+
