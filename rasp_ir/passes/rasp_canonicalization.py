@@ -213,6 +213,12 @@ def _forget_carried_values(old: Operation) -> None:
             todo.extend(user.results)
 
 
+def _max_seq_len(op: Operation) -> int | None:
+    """The max_seq_len of the program around `op`, if it has one."""
+    max_seq_len = getattr(op.parent_op(), "max_seq_len", None)
+    return None if max_seq_len is None else int(max_seq_len.data)
+
+
 def _constant(value: SSAValue) -> ConstantOp | None:
     owner = value.owner
     return owner if isinstance(owner, ConstantOp) else None
@@ -763,11 +769,9 @@ class WidthWithFirstPosition(RewritePattern):
                 break
         else:
             return
-        program = op.parent_op()
-        max_seq_len = getattr(program, "max_seq_len", None)
-        if max_seq_len is None:
+        n = _max_seq_len(op)
+        if n is None:
             return
-        n = int(max_seq_len.data)
         select_first = first.owner
         assert isinstance(select_first, SelectOp)
         not_first = SelectOp(select_first.keys, select_first.queries, Predicate.NEQ)
@@ -802,12 +806,11 @@ def _is_first_indicator(value: SSAValue) -> bool:
     op = value.owner
     if not isinstance(op, MapOp) or not isinstance(op.input.owner, IndicesOp):
         return False
-    program = op.parent_op()
-    max_seq_len = getattr(program, "max_seq_len", None)
-    if max_seq_len is None:
+    n = _max_seq_len(op)
+    if n is None:
         return False
     table = op.table.as_dict()
-    for i in range(int(max_seq_len.data)):
+    for i in range(n):
         out = table.get((value_key(i),))
         if out is None or not _is_number(out) or out != (1 if i == 0 else 0):
             return False
@@ -836,11 +839,9 @@ class WidthOfDisjointOr(RewritePattern):
                 break
         else:
             return
-        program = op.parent_op()
-        max_seq_len = getattr(program, "max_seq_len", None)
-        if max_seq_len is None:
+        n = _max_seq_len(op)
+        if n is None:
             return
-        n = int(max_seq_len.data)
         rest = parts[:index] + parts[index + 1 :]
         new_ops: list[Operation] = []
         widths = []
