@@ -510,12 +510,12 @@ def joint_codes(
     numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
     if not numerical:
         return None
+    memo: dict = {}  # reachable_values per (leaf, position), for the check and the codes
     if limit is not None and math.prod(len(leaf.raw_values()) for leaf in leaves) > limit:
         categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
         combos = math.prod(len(leaves[i].raw_values()) for i in categorical)
         if combos > limit:
             return None
-        memo: dict = {}
         reachable = sum(
             math.prod(len(values) for values in reachable_values(leaves, dict(zip(categorical, combo)), memo))
             for combo in product(*(leaves[i].raw_values() for i in categorical))
@@ -525,16 +525,15 @@ def joint_codes(
     key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
     cached = _CODES.setdefault(root, {})
     if key not in cached:
-        cached[key] = _joint_codes(root, leaves, numerical)
+        cached[key] = _joint_codes(root, leaves, numerical, memo)
     return cached[key]
 
 
-def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) -> list[GateCode]:
+def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int], memo: dict) -> list[GateCode]:
     table = tabulate(root, leaves)
     categorical = [i for i, leaf in enumerate(leaves) if not leaf.numerical]
     noises = np.array([leaf_noise(leaves[i]) for i in numerical])
     codes = []
-    memo: dict = {}
     for combo in product(*(leaves[i].raw_values() for i in categorical)):
         allowed = reachable_values(leaves, dict(zip(categorical, combo)), memo)
         grid = list(product(*allowed))
@@ -554,11 +553,8 @@ def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) 
         if len(numerical) == 2:
             steps = [step for _, step in levels]
             candidates += [np.array([1.0 / steps[0], t / steps[1]]) for t in _TRIED_SLOPES]
-        choice = _best_code(xs, out, np.stack(candidates, axis=1), noises)
-        if choice is None:  # nothing separates the outputs: the mixed radix tells all apart
-            choice = 0
+        choice, gap, span, changes = _best_code(xs, out, np.stack(candidates, axis=1), noises)
         coeffs = candidates[choice]
-        _, gap, span, changes = _code_score(xs @ coeffs, out, 0.0, strict=False)
         z = xs @ coeffs
         order = np.argsort(z, kind="stable")
         points = tuple((float(z[k]), grid[k]) for k in order)
@@ -567,11 +563,15 @@ def _joint_codes(root: Operation, leaves: Sequence[Leaf], numerical: list[int]) 
     return codes
 
 
-def _best_code(xs: np.ndarray, out: np.ndarray, candidates: np.ndarray, noises: np.ndarray) -> int | None:
-    """The index of the candidate code (a column of `candidates`) that tells points with
-    different output ids `out` apart with room for the noise and steps coarse enough for
-    float32, with the fewest levels (span / gap) and then the fewest steps; None if none
-    does. All candidates at once: the codes' values z, sorted per column."""
+def _best_code(
+    xs: np.ndarray, out: np.ndarray, candidates: np.ndarray, noises: np.ndarray
+) -> tuple[int, float, float, int]:
+    """The candidate code (a column of `candidates`; the first is the mixed radix) that
+    tells points with different output ids `out` apart with room for the noise and steps
+    coarse enough for float32, with the fewest levels (span / gap) and then the fewest
+    steps; the mixed radix when none does (it tells every point apart). Returns (its
+    index, the smallest z gap where the output changes, the span of z, the changes).
+    All candidates at once: the codes' values z, sorted per column."""
     z = xs @ candidates
     order = np.argsort(z, axis=0, kind="stable")
     zs = np.take_along_axis(z, order, axis=0)
@@ -585,39 +585,9 @@ def _best_code(xs: np.ndarray, out: np.ndarray, candidates: np.ndarray, noises: 
         levels = np.where(changes > 0, span / gap, 0.0)
         fine = (gap <= 1e-9 * np.maximum(1.0, span)) | (noise > gap / 8.0) | (2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION)
     valid = (changes == 0) | ~fine
-    if not valid.any():
-        return None
     ranked = np.lexsort((changes, levels))  # by levels, then steps
-    return int(next(k for k in ranked if valid[k]))
-
-
-def _code_score(z: np.ndarray, out: np.ndarray, noise: float, strict: bool = True):
-    """(rank, gap, span, changes) of a code with values z on points with output ids
-    `out`: None (when strict) if two points with different outputs are not told apart
-    with room for the noise, or the steps would be too fine for float32. Lower rank is
-    better: the fewest distinct levels (span / gap), then the fewest steps."""
-    order = np.argsort(z, kind="stable")
-    zs, os = z[order], out[order]
-    span = float(zs[-1] - zs[0]) if len(zs) else 0.0
-    changed = os[1:] != os[:-1]
-    changes = int(changed.sum())
-    gap = float(np.diff(zs)[changed].min()) if changes else math.inf
-    if strict and changes:
-        if gap <= 1e-9 * max(1.0, span) or noise > gap / 8.0 or 2.0 / gap * span + 2.0 > MAX_PRE_ACTIVATION:
-            return None
-    rank = (span / gap if changes else 0.0, changes)
-    return rank, gap, span, changes
-
-
-def reachable_keys(
-    root: Operation, leaves: Sequence[Leaf], limit: int | None = JOINT_CODE_LIMIT
-) -> list[tuple] | None:
-    """The table keys (value_key per leaf) that can occur, per `joint_codes`; None when
-    every combination can (no numerical leaf, or too large to fit codes)."""
-    codes = joint_codes(root, leaves, limit)
-    if codes is None:
-        return None
-    return [key for code in codes for key in code_keys(leaves, code)]
+    k = int(next((k for k in ranked if valid[k]), 0))
+    return k, float(gap[k]), float(span[k]), int(changes[k])
 
 
 def code_keys(leaves: Sequence[Leaf], code: GateCode) -> list[tuple]:

@@ -98,7 +98,6 @@ from rasp_ir.passes.fusion import (
     leaf_noise,
     plan_fusion,
     width_bos_weight,
-    reachable_keys,
     representable_units,
     tabulate,
 )
@@ -119,8 +118,9 @@ from rasp_ir.passes.weights import (
 
 ONE = "one"
 BOS = "bos"
-ONE_DIM = 0
-"""The residual dimension that holds 1 at every position (the layout's first)."""
+ONE_DIM, BOS_DIM = 0, 1
+"""The residual dimensions "one" (1 at every position) and "bos" (1 at BOS only): the
+layout's first two."""
 MAX_RESIDUAL_WIDTH = 8192
 MAX_MEASURED_MLP = 50_000_000
 """Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
@@ -344,7 +344,6 @@ class Lowering:
         of w_q, w_k and w_v are then corrected so that the BOS query, the BOS key and the
         BOS value are exactly what is wanted whatever else the residual holds at BOS.
         """
-        one, bos = 0, 1
         # No selector (for `length`) selects every key.
         groups = [] if selector is None else score_groups(selector, self.layout, where)
         self.check_score_error(groups or [], where, scale, skew_budget, budget_from)
@@ -364,17 +363,17 @@ class Lowering:
         # Selected keys score n_groups from the groups, less n_groups from the bias: exactly
         # 0 (scores near 0 keep float32's rounding of them small); unselected ones at most
         # -1; the BOS key scores `bos_score` below 0.
-        w_q[one, bias] = 1.0
-        w_k[one, bias] = -float(n_groups)
+        w_q[ONE_DIM, bias] = 1.0
+        w_k[ONE_DIM, bias] = -float(n_groups)
         query_at_bos = np.zeros(dk)
         query_at_bos[self_feature] = 1.0
         key_at_bos = np.zeros(dk)
         key_at_bos[bias] = -bos_score
         key_at_bos[self_feature] = 1.0
-        w_q[bos] += query_at_bos - self.x_bos @ w_q
-        w_k[bos] += key_at_bos - self.x_bos @ w_k
+        w_q[BOS_DIM] += query_at_bos - self.x_bos @ w_q
+        w_k[BOS_DIM] += key_at_bos - self.x_bos @ w_k
         w_v = value_rows.copy()
-        w_v[bos] += bos_value - self.x_bos @ w_v
+        w_v[BOS_DIM] += bos_value - self.x_bos @ w_v
         return HeadOp.from_arrays(w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, scale=scale, label=where)
 
     def check_score_error(
@@ -502,9 +501,8 @@ class Lowering:
         result passes the error on (`inherited_error`)."""
         mlp = self.build_mlp(op, leaves)
         categorical = [leaf for leaf in leaves if not leaf.numerical]
-        if len(categorical) == len(leaves) and self.cleans_inputs(categorical):
-            # plateau units: only float32's rounding of their flat tops, a few ulps
-            inherited = PLATEAU_ROUNDING if any(self.onehot_bound(leaf.value) for leaf in categorical) else 0.0
+        if self.cleans_inputs(leaves):
+            inherited = PLATEAU_ROUNDING  # only float32's rounding of the flat tops, a few ulps
         else:
             inherited = 2.0 * sum(self.onehot_bound(leaf.value) for leaf in categorical)
         if not inherited:
@@ -523,10 +521,13 @@ class Lowering:
             self.inherited_error[result] = inherited
         return mlp
 
-    def cleans_inputs(self, categorical: Sequence[Leaf]) -> bool:
-        """Whether a lookup over these one-hots gets flat-topped gates (`weights.plateau_units`):
-        where some are imprecise, and all together off by less than PLATEAU_MARGIN."""
-        errors = [self.onehot_bound(leaf.value) for leaf in categorical]
+    def cleans_inputs(self, leaves: Sequence[Leaf]) -> bool:
+        """Whether an MLP over these leaves is a lookup with flat-topped gates
+        (`weights.plateau_units`): all are one-hots, some imprecise, and all together off
+        by less than PLATEAU_MARGIN."""
+        if any(leaf.numerical for leaf in leaves):
+            return False
+        errors = [self.onehot_bound(leaf.value) for leaf in leaves]
         return any(errors) and sum(errors) < PLATEAU_MARGIN
 
     def value_bound(self, value: SSAValue) -> float:
@@ -571,7 +572,7 @@ class Lowering:
             return mlp
         table = tabulate(op, leaves)
         if not numerical:
-            clean = self.cleans_inputs(categorical)
+            clean = self.cleans_inputs(leaves)
             for combo in product(*(leaf.raw_values() for leaf in categorical)):
                 key = tuple(value_key(v) for v in combo)  # every leaf is categorical
                 output = self.encode_vector(result, table[key])
@@ -602,7 +603,7 @@ class Lowering:
                     self.affine_units(mlp, x, fit, self.dims(result)[0])
                     continue
             gated_units(mlp, gate, len(categorical), x, zs, outputs, 0)
-        self.measure_rounding(op, mlp, leaves, table, reachable_keys(op, leaves, limit=None))
+        self.measure_rounding(op, mlp, leaves, table, [key for code in codes for key in code_keys(leaves, code)])
         return mlp
 
     def run_on_grid(
@@ -895,7 +896,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     plan = plan_fusion(program, program_max_hidden(program))
     layout = build_layout(program, plan)
     x_bos = np.zeros(layout.width)
-    x_bos[0] = x_bos[1] = 1.0
+    x_bos[ONE_DIM] = x_bos[BOS_DIM] = 1.0
     lowering = Lowering(program, layout, max_seq_len, tolerance, x_bos)
     joint = [leaf for leaves in plan.leaves.values() if sum(leaf.numerical for leaf in leaves) > 1 for leaf in leaves]
     lowering.scratch_skew_budget, lowering.scratch_readers = scratch_budgets(plan)
@@ -944,7 +945,7 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
             weights = lowering.lower_mlp(op, plan.leaves[op])
             if not weights.w1:
                 continue  # the result is 0 everywhere, which the residual already holds
-            w1, b1, w2, b2 = weights.arrays(x_bos_before, 1)
+            w1, b1, w2, b2 = weights.arrays(x_bos_before, BOS_DIM)
             total_weights += w1.size + w2.size
             if total_weights > MAX_MODEL_WEIGHTS:
                 raise RaspCompileError(
