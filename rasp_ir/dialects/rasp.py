@@ -20,9 +20,10 @@ position k for query position q when `pred(keys[k], queries[q])`.
 
 from __future__ import annotations
 
+import itertools
 import math
-from functools import cached_property
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from enum import auto
 from typing import TypeAlias
 
@@ -347,14 +348,16 @@ class TableAttr(Data[tuple[tuple[tuple[Value, ...], Value], ...]]):
 
         printer.print_string("[" + ", ".join(entry(a, r) for a, r in self.data) + "]")
 
-    def _keys(self) -> tuple:
+    @cached_property
+    def entry_keys(self) -> tuple:
+        """The entries as `value_key`s (how tables compare: 1 and 1.0 are different)."""
         return tuple((tuple(value_key(a) for a in args), value_key(r)) for args, r in self.data)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TableAttr) and self._keys() == other._keys()
+        return isinstance(other, TableAttr) and self.entry_keys == other.entry_keys
 
     def __hash__(self) -> int:
-        return hash(self._keys())
+        return hash(self.entry_keys)
 
     @property
     def arity(self) -> int:
@@ -776,18 +779,11 @@ def _check_table_covers(op: Operation, table: TableAttr, inputs: Sequence[SSAVal
         return
     entries = table.as_dict()
     missing: list[tuple[Value, ...]] = []
-
-    def walk(prefix: tuple[Value, ...], rest: list[ValuesAttr]) -> None:
-        if len(missing) >= 3:
-            return
-        if not rest:
-            if tuple(value_key(v) for v in prefix) not in entries:
-                missing.append(prefix)
-            return
-        for v in rest[0].data:
-            walk((*prefix, v), rest[1:])
-
-    walk((), [s for s in sets if s is not None])
+    for combo in itertools.product(*([value_key(v) for v in s.data] for s in sets if s is not None)):
+        if combo not in entries:
+            missing.append(tuple(key[1] for key in combo))
+            if len(missing) >= 3:
+                break
     if missing:
         shown = ", ".join(
             format_value(m[0]) if len(m) == 1 else "(" + ", ".join(map(format_value, m)) + ")" for m in missing

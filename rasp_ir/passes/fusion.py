@@ -221,30 +221,35 @@ def _named(op: Operation) -> str:
     return f" (%{hint})" if hint else ""
 
 
-Evaluator = Callable[[dict[SSAValue, Value]], Value]
+Evaluator = Callable[[dict[SSAValue, tuple]], tuple]
 
 
 def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
-    """A function giving `value` at a position where the leaves (by s-op) hold the values
-    it is given: the element-wise ops between them, with their tables looked up once."""
+    """A function giving the `value_key` of `value` at a position where the leaves (by
+    s-op) hold the value keys it is given: the element-wise ops between them, with their
+    tables looked up once (outputs normalized to their s-op's kind)."""
     if value in leaves:
         return lambda env: env[value]
     assert isinstance(value.type, SOpType)
     kind = value.type.value_kind
     owner = value.owner
     if isinstance(owner, ConstantOp):
-        constant = normalize_value(owner.value.data, kind)
+        constant = value_key(normalize_value(owner.value.data, kind))
         return lambda env: constant
     if isinstance(owner, MapOp | SequenceMapOp):
-        table = owner.table.as_dict()
+        table = {args: value_key(normalize_value(out, kind)) for args, out in owner.table.as_dict().items()}
         args = [evaluator(v, leaves) for v in owner.operands]
-        return lambda env: normalize_value(table[tuple(value_key(f(env)) for f in args)], kind)
+        if len(args) == 1:
+            (fx,) = args
+            return lambda env: table[(fx(env),)]
+        fx, fy = args
+        return lambda env: table[(fx(env), fy(env))]
     if isinstance(owner, LinearSequenceMapOp):
         a, b = owner.coefficients
         fx, fy = evaluator(owner.lhs, leaves), evaluator(owner.rhs, leaves)
         if kind == ValueKind.INT:
-            return lambda env: int(round(a * float(fx(env)) + b * float(fy(env))))
-        return lambda env: normalize_value(a * float(fx(env)) + b * float(fy(env)), kind)
+            return lambda env: value_key(int(round(a * float(fx(env)[1]) + b * float(fy(env)[1]))))
+        return lambda env: value_key(normalize_value(a * float(fx(env)[1]) + b * float(fy(env)[1]), kind))
     raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
 
 
@@ -257,7 +262,10 @@ class LazyTable(Mapping[tuple, Value]):
         self._root = root
         self._leaves = list(leaves)
         self._raws = [leaf.raw_values() for leaf in leaves]
-        self._by_key = [{value_key(v): v for v in raws} for raws in self._raws]
+        # Each raw value decoded once (a width's decoding looks up its BOS weight).
+        self._decoded = [
+            {value_key(v): value_key(leaf.decode(v)) for v in raws} for leaf, raws in zip(leaves, self._raws)
+        ]
         result = root.results[0]
         self._compute = evaluator(
             result, {leaf.value for leaf in leaves} | ({result} if isinstance(root, WIDTH) else set())
@@ -268,10 +276,9 @@ class LazyTable(Mapping[tuple, Value]):
         found = self._cache.get(key)
         if found is not None or key in self._cache:
             return found  # type: ignore[return-value]
-        raws = [by_key[k] for by_key, k in zip(self._by_key, key)]
-        decoded = {leaf.value: leaf.decode(raw) for leaf, raw in zip(self._leaves, raws)}
+        decoded = {leaf.value: by_key[k] for leaf, by_key, k in zip(self._leaves, self._decoded, key)}
         try:
-            out = self._compute(decoded)
+            out = self._compute(decoded)[1]
         except KeyError as err:  # tables cover their inputs' value sets: this is a bug
             raise RaspCompileError(
                 f"internal error: fusing into '{self._root.name}'{_named(self._root)}, a table has no entry for {err}"
@@ -467,12 +474,12 @@ def reachable_values(
     memo = {} if memo is None else memo
     allowed = []
     for leaf in leaves:
-        if not leaf.numerical:
-            continue
-        if (leaf, position) not in memo:
-            values = prefix_mean_values(leaf, position) if position is not None else None
-            memo[leaf, position] = values if values is not None else leaf.raw_values()
-        allowed.append(memo[leaf, position])
+        key = (leaf, position)
+        if key not in memo:  # None for a categorical leaf
+            values = prefix_mean_values(leaf, position) if position is not None and leaf.numerical else None
+            memo[key] = values if values is not None else leaf.raw_values() if leaf.numerical else None
+        if memo[key] is not None:
+            allowed.append(memo[key])
     return allowed
 
 
@@ -516,9 +523,13 @@ def joint_codes(
         combos = math.prod(len(leaves[i].raw_values()) for i in categorical)
         if combos > limit:
             return None
-        reachable = sum(
-            math.prod(len(values) for values in reachable_values(leaves, dict(zip(categorical, combo)), memo))
-            for combo in product(*(leaves[i].raw_values() for i in categorical))
+        # What is reachable depends on the categorical leaves only through the query
+        # position (an `indices` leaf): count per position, times the other combinations.
+        position = next((i for i in categorical if isinstance(leaves[i].value.owner, IndicesOp)), None)
+        positions = leaves[position].raw_values() if position is not None else [None]
+        reachable = combos // len(positions) * sum(
+            math.prod(len(values) for values in reachable_values(leaves, {} if p is None else {position: p}, memo))
+            for p in positions
         )
         if reachable > limit:
             return None

@@ -160,16 +160,22 @@ def _table(
     `rasp-infer-values` lists values (an int in a float s-op as a float; the lowering
     looks arguments and outputs up in those lists), or None when two entries have the
     same arguments (a table that mixed ints and floats its kinds make equal)."""
-    kinds = [_kind(v) for v in inputs]
-    out_kind = _kind(result)
-    normalized = [
-        (tuple(_normalize(_to_kind(a, k), k) for a, k in zip(args, kinds)), _normalize(out, out_kind))
-        for args, out in entries
-    ]
+    normalized = _normalized_entries(entries, inputs, result)
     keys = {tuple(value_key(a) for a in args) for args, _ in normalized}
     if not normalized or len(keys) != len(normalized):
         return None
     return TableAttr(tuple(normalized))
+
+
+def _normalized_entries(
+    entries: Sequence[tuple[tuple[Value, ...], Value]], inputs: Sequence[SSAValue], result: SSAValue
+) -> list[tuple[tuple[Value, ...], Value]]:
+    kinds = [_kind(v) for v in inputs]
+    out_kind = _kind(result)
+    return [
+        (tuple(_normalize(_to_kind(a, k), k) for a, k in zip(args, kinds)), _normalize(out, out_kind))
+        for args, out in entries
+    ]
 
 
 def _copy_name(new_op: Operation, old_op: Operation) -> None:
@@ -341,6 +347,9 @@ class RemoveIdentityMap(RewritePattern):
 def _renormalized(op: MapOp | SequenceMapOp) -> MapOp | SequenceMapOp | None:
     """`op` with its table in the canonical form of `_table`, or None when it already is
     (or cannot be: two entries would get the same arguments)."""
+    normalized = _normalized_entries(op.table.data, op.operands, op.result)
+    if op.table.entry_keys == tuple((tuple(value_key(a) for a in args), value_key(r)) for args, r in normalized):
+        return None  # already canonical (the common case: checked without building a table)
     table = _table(op.table.data, op.operands, op.result)
     if table is None or table == op.table:
         return None

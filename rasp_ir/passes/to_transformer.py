@@ -122,6 +122,7 @@ ONE_DIM, BOS_DIM = 0, 1
 """The residual dimensions "one" (1 at every position) and "bos" (1 at BOS only): the
 layout's first two."""
 MAX_RESIDUAL_WIDTH = 8192
+"""Widest residual stream the lowering builds (past it, weights take gigabytes)."""
 MAX_MEASURED_MLP = 50_000_000
 """Largest (input combinations x hidden units) an MLP is run on to measure its rounding."""
 ROUNDING_SAFETY = 4.0
@@ -131,6 +132,9 @@ PLATEAU_MARGIN = 1.0 / 8.0
 """Largest total error on the one-hots a flat-topped gate reads (it stays flat to 1/4)."""
 PLATEAU_ROUNDING = 16.0 * 2.0**-23
 """What a flat-topped gate leaves on the one-hot it writes: float32's rounding of 4s+2."""
+UNSELECTED_SCORE_ROOM = 0.01
+"""How far (times the softmax scale) rounding may move unselected keys' scores without
+being counted against a head's budget: their leak grows by at most 1%."""
 KERNEL_SAFETY = 2.0
 """How much larger than onnxruntime's CPU kernels' measured rounding its other kernels'
 (CUDA's) may be."""
@@ -152,7 +156,6 @@ class ImpreciseInputs(RaspCompileError):
 MLP_OUTPUT_NOISE = 1e-5
 """Largest error, relative to its values' bound, an MLP may leave on a numerical result
 (what `fusion.leaf_noise` assumes of MLP outputs)."""
-"""Widest residual stream the lowering builds (past it, weights take gigabytes)."""
 MAX_MODEL_WEIGHTS = 100_000_000
 """Most MLP weights one model may have in all (400 MB in float32)."""
 MAX_MLP_WEIGHTS = 20_000_000
@@ -302,6 +305,9 @@ class Lowering:
     """Numerical s-ops that an MLP reads with other numerical inputs (through a joint code)."""
     onehot_on_error: dict[SSAValue, float] = field(default_factory=dict)
     """The largest measured error on the dim that is on, per s-op in `onehot_error`."""
+    onehot_on_index: dict[SSAValue, np.ndarray] = field(default_factory=dict)
+    """Per row of `onehot_error`, the index of the value that is on (absent when the
+    error is a bound over all rows)."""
     inherited_error: dict[SSAValue, float] = field(default_factory=dict)
     """Error on the one-hot dim that is on, for categorical s-ops computed from imprecise
     one-hots (closed gates write exact zeros on the other dims, so those inherit none)."""
@@ -389,20 +395,30 @@ class Lowering:
         ROUNDING_SAFETY for other kernels' orders. The refusal names the MLPs that computed
         the imprecise one-hots, and those whose joint codes set the budget (`budget_from`),
         for `RaspToTransformerPass` to split."""
-        error = 0.0
+        error = 0.0  # on the scores of selected keys
+        unselected = 0.0  # on the others
         culprits: list[Operation] = []
         for group in groups:
             for value in (group.keys, group.queries):
                 if value in self.onehot_error or self.inherited_error.get(value):
                     culprits.append(value.owner)  # type: ignore[arg-type]
-            matrix = np.abs(group.matrix)
-            if group.keys in self.onehot_error:
-                error += float(np.abs(self.onehot_error[group.keys] @ group.matrix.T).max(initial=0.0))
-            if group.queries in self.onehot_error:
-                error += float(np.abs(self.onehot_error[group.queries] @ group.matrix).max(initial=0.0))
+            # Per side, predicate[this side's value index, the other side's value index].
+            for value, predicate in ((group.keys, group.matrix.T), (group.queries, group.matrix)):
+                if value not in self.onehot_error:
+                    continue
+                errors = np.abs(self.onehot_error[value] @ predicate)  # rows x the other side's values
+                on = self.onehot_on_index.get(value)
+                selected = predicate[on] != 0.0 if on is not None else np.ones(errors.shape, dtype=bool)
+                error += float(errors[selected].max(initial=0.0))
+                unselected += float(errors[~selected].max(initial=0.0))
             # Inherited error sits on the one dim that is on (closed gates write exact zeros).
             inherited = self.inherited_error.get(group.keys, 0.0) + self.inherited_error.get(group.queries, 0.0)
-            error += inherited * float(matrix.max(initial=0.0))
+            error += inherited * float(np.abs(group.matrix).max(initial=0.0))
+        # Unselected keys score at least 1 below selected ones: their errors only scale their
+        # leak, which the heads' scales leave far below what their readers allow; up to
+        # UNSELECTED_SCORE_ROOM (a 1% larger leak) they are not counted against the budget.
+        if scale * unselected > UNSELECTED_SCORE_ROOM:
+            error += unselected
         if error and ROUNDING_SAFETY * scale * error > budget:
             raise ImpreciseInputs(
                 f"rasp-to-transformer: {where}: its selector reads a categorical s-op that an MLP computes "
@@ -452,9 +468,12 @@ class Lowering:
                 if x in errors:
                     errors[y] = errors[x]
             if x in self.onehot_error:  # the head copies the rows, and their rounding
+                target = np.array([int(np.flatnonzero(row)[0]) for row in value_rows[self.dims(x)]])
                 copied = np.zeros((len(self.onehot_error[x]), len(out_values)))
-                copied[:, [int(np.flatnonzero(row)[0]) for row in value_rows[self.dims(x)]]] = self.onehot_error[x]
+                np.add.at(copied.T, target, self.onehot_error[x].T)  # x values that copy to one y value add
                 self.onehot_error[y] = copied
+                if x in self.onehot_on_index:
+                    self.onehot_on_index[y] = target[self.onehot_on_index[x]]
             w_o = np.zeros((len(out_values), self.d))
             for i, dim in enumerate(self.dims(y)):
                 w_o[i, dim] = 1.0
@@ -705,6 +724,8 @@ class Lowering:
                 )
             return
         self.onehot_error[result] = error
+        if grid is not None:
+            self.onehot_on_index[result] = np.argmax(exact, axis=1)
         # What MLPs reading this one-hot inherit: the error of the dim that is on (their
         # closed gates ignore errors below 1/4 on the others).
         on = error[exact == 1.0] if grid is not None else error
