@@ -85,7 +85,7 @@ def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 # The default pipeline from a `rasp.program` (with vocab and max_seq_len) to
 # ONNX-ready `transformer` IR.
 DEFAULT_PIPELINE = (
-    "rasp-materialize-tables,rasp-infer-values,canonicalize,rasp-infer-values,"
+    "rasp-materialize-tables,rasp-infer-values,canonicalize,cse,rasp-infer-values,"
     "rasp-infer-encodings,rasp-infer-values,rasp-lower-composite-selectors,rasp-allocate-layers,"
     "rasp-to-transformer,"
     "transformer-combine-layers,transformer-drop-unread-dims"

@@ -20,6 +20,7 @@ whose fusion had to be split says why in `split = "..."`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -30,7 +31,16 @@ from xdsl.passes import ModulePass
 from rasp_ir.dialects.rasp import AggregateOp, MapRegionOp, ProgramOp, SelectorType
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.common import describe, programs
-from rasp_ir.passes.fusion import DEFAULT_MAX_HIDDEN, WIDTH, FusionPlan, is_elementwise, plan_fusion
+from rasp_ir.passes.fusion import (
+    DEFAULT_MAX_HIDDEN,
+    SHARED,
+    WIDTH,
+    FusionPlan,
+    Leaf,
+    is_elementwise,
+    plan_fusion,
+    shared_subexpressions,
+)
 
 EMBEDDING = "embedding"
 ATTENTION = "attention"
@@ -71,13 +81,21 @@ def schedule_program(program: ProgramOp, plan: FusionPlan | None = None) -> dict
     """Block and sub-layer of every op, as soon as its inputs allow (block 0: embedding)."""
     if plan is None:
         plan = plan_fusion(program, program_max_hidden(program))
+    return _stages(program, plan)[0]
+
+
+def _stages(
+    program: ProgramOp, plan: FusionPlan
+) -> tuple[dict[Operation, tuple[int, str]], dict[SSAValue, int], Callable[[Leaf], int]]:
+    """The schedule, the stage after which each s-op is in the residual stream, and when
+    a leaf is there (a width's scratch dim: after its head)."""
     ready: dict[SSAValue, int] = {v: 0 for v in plan.embedded}
     attention_stage: dict[Operation, int] = {}
     schedule: dict[Operation, tuple[int, str]] = {}
 
-    def leaf_ready(leaf) -> int:
+    def leaf_ready(leaf: Leaf) -> int:
         if leaf.scratch:
-            return attention_stage[leaf.value.owner]
+            return attention_stage[leaf.value.owner]  # type: ignore[index]
         return ready[leaf.value]
 
     for op in program.body.block.ops:
@@ -107,7 +125,7 @@ def schedule_program(program: ProgramOp, plan: FusionPlan | None = None) -> dict
             schedule[op] = (stage // 2, MLP)
         elif is_elementwise(op):
             schedule[op] = (0, FUSED)
-    return schedule
+    return schedule, ready, leaf_ready
 
 
 @dataclass(frozen=True)
@@ -127,14 +145,51 @@ class AllocateLayersPass(ModulePass):
 def allocate_program(program: ProgramOp, max_hidden: int) -> None:
     """Record the schedule on the program's ops (`block`, `sublayer`, `split`)."""
     program.attributes[MAX_HIDDEN_ATTR] = IntegerAttr(max_hidden, 64)
-    plan = plan_fusion(program, max_hidden)
+    plan = _share_subexpressions(program, max_hidden)
     for inner, (block, sublayer) in schedule_program(program, plan).items():
-        if sublayer == FUSED:
-            inner.attributes.pop("block", None)
-        else:
+        # Written anew, after `shared`, so that allocating twice prints the same IR.
+        inner.attributes.pop("block", None)
+        inner.attributes.pop("sublayer", None)
+        if sublayer != FUSED:
             inner.attributes["block"] = IntegerAttr(block, 64)
         inner.attributes["sublayer"] = StringAttr(sublayer)
         if inner in plan.splits:
             inner.attributes["split"] = StringAttr(plan.splits[inner])
         else:
             inner.attributes.pop("split", None)
+
+
+SHARE_ROUNDS = 3
+"""How many times the plan is redone with newly shared s-ops (each round may make
+larger ones worth sharing)."""
+
+
+def _share_subexpressions(program: ProgramOp, max_hidden: int) -> FusionPlan:
+    """The fusion plan, with the element-wise s-ops that `shared_subexpressions` finds
+    worth an MLP of their own marked `shared` (round by round), as long as the program
+    needs no more blocks for it."""
+    for op in program.body.block.ops:
+        op.attributes.pop(SHARED, None)
+    plan = plan_fusion(program, max_hidden)
+    for _ in range(SHARE_ROUNDS):
+        schedule, ready, leaf_ready = _stages(program, plan)
+        picked = shared_subexpressions(
+            plan,
+            lambda leaves: _next_stage(max((leaf_ready(leaf) for leaf in leaves), default=0), attention=False),
+            lambda value: ready[value],
+        )
+        if not picked:
+            break
+        for value, reason in picked:
+            value.owner.attributes[SHARED] = StringAttr(reason)  # type: ignore[union-attr]
+        shared_plan = plan_fusion(program, max_hidden)
+        if _blocks(_stages(program, shared_plan)[0]) > _blocks(schedule):
+            for value, _ in picked:
+                value.owner.attributes.pop(SHARED, None)  # type: ignore[union-attr]
+            break
+        plan = shared_plan
+    return plan
+
+
+def _blocks(schedule: dict[Operation, tuple[int, str]]) -> int:
+    return max((block for block, _ in schedule.values()), default=0)

@@ -72,6 +72,11 @@ FLOAT32_EPS = 2.0**-23
 its 1/2 margin (6e-8 relative error)."""
 
 
+SHARED = "shared"
+"""An element-wise op with this attribute (a reason) is put in the residual stream by an
+MLP of its own: `rasp-allocate-layers` sets it where several MLPs would otherwise each
+recompute it at no saving in blocks (`shared_subexpressions`)."""
+
 PRECISION_SPLIT = "precision_split"
 """An element-wise op with this attribute (a reason) is computed from its direct operands:
 `rasp-to-transformer` sets it where float32 rounding in the fused MLP reached a reader."""
@@ -910,6 +915,7 @@ def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> Fus
             needed.append(op.input)
         elif op.results and isinstance(op.results[0].type, SelectorType):
             needed.extend(v for v in op.operands if isinstance(v.type, SOpType))
+    needed.extend(op.results[0] for op in ops if SHARED in op.attributes and is_elementwise(op))
     # An s-op that must be in the stream is computed from its leaves; a split op's
     # operands must then be in the stream too.
     while needed:
@@ -932,3 +938,72 @@ def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> Fus
             if not leaf.scratch and leaf.value not in plan.embedded and not isinstance(leaf.value.owner, ConstantOp):
                 needed.append(leaf.value)
     return plan
+
+
+def table_size(leaves: Sequence[Leaf]) -> int:
+    """How many combinations of values an MLP reading `leaves` covers (its hidden size
+    grows with it)."""
+    return math.prod(len(leaf.raw_values()) for leaf in leaves)
+
+
+def shared_subexpressions(
+    plan: FusionPlan, mlp_stage: Callable[[Sequence[Leaf]], int], stage_of: Callable[[SSAValue], int]
+) -> list[tuple[SSAValue, str]]:
+    """Fused element-wise s-ops worth an MLP of their own: those whose own MLP
+    (`mlp_stage` of their leaves) comes before every MLP that fuses them (`stage_of` their
+    results), so that reading them from the residual stream costs no block, and for which
+    the tables of those MLPs shrink by more than the new MLP's table (a value that several
+    MLPs recompute, or a small value of many inputs: a few dimensions then stand for all
+    of them). Disjoint from one another's cones, best saving first; each with its reason."""
+    stop = plan.materialized | plan.embedded
+    cones: dict[SSAValue, set[SSAValue]] = {}
+
+    def cone(value: SSAValue) -> set[SSAValue]:
+        """The fused element-wise s-ops `value` is computed through, itself included."""
+        if value not in cones:
+            found: set[SSAValue] = set()
+            owner = value.owner
+            if value not in stop and isinstance(owner, ELEMENTWISE):
+                found.add(value)
+                for operand in owner.operands:
+                    found |= cone(operand)
+            cones[value] = found
+        return cones[value]
+
+    width = sum(_dims(value) for value in stop)
+    hidden = sum(table_size(leaves) for leaves in plan.leaves.values())
+    readers: dict[SSAValue, list[Operation]] = {}
+    for root in plan.leaves:
+        if not isinstance(root, ELEMENTWISE):
+            continue
+        for value in set().union(*(cone(v) for v in root.operands)):
+            readers.setdefault(value, []).append(root)
+    savings: list[tuple[int, SSAValue, str]] = []
+    for value, roots in readers.items():
+        own = cone_leaves(value.owner, plan.materialized, plan.embedded)  # type: ignore[arg-type]
+        stage = mlp_stage(own)
+        if any(stage_of(root.results[0]) <= stage for root in roots):
+            continue
+        with_value = plan.materialized | {value}
+        before = sum(table_size(plan.leaves[root]) for root in roots)
+        after = table_size(own) + sum(table_size(cone_leaves(root, with_value, plan.embedded)) for root in roots)
+        # Parameters go as the residual width d times all MLPs' hidden units H: the value's
+        # dimensions cost about H each, every table entry saved about d.
+        if (width + _dims(value)) * (before - after) > hidden * _dims(value):
+            readers_text = f"shared by {len(roots)} MLPs" if len(roots) > 1 else "read by one MLP"
+            reason = (
+                f"{readers_text}: tables of {before:,} entries become {after:,} (its own included), "
+                "at no extra block"
+            )
+            savings.append((before - after, value, reason))
+    picked: list[tuple[SSAValue, str]] = []
+    for _, value, reason in sorted(savings, key=lambda item: -item[0]):
+        if all(value not in cone(other) and other not in cone(value) for other, _ in picked):
+            picked.append((value, reason))
+    return picked
+
+
+def _dims(value: SSAValue) -> int:
+    """Residual dimensions an s-op takes: one if numerical, one per value if categorical."""
+    assert isinstance(value.type, SOpType)
+    return 1 if value.type.is_numerical else len(_values(value))
