@@ -304,3 +304,30 @@ def test_a_model_past_the_weights_cap_is_refused_with_the_reason(monkeypatch):
     program = rasp_ir.Program.from_dsl(_sort_by_frequency(), name="by_frequency")
     with pytest.raises(rasp_ir.RaspCompileError, match="more than 1,000 weights in all"):
         compile_to_transformer(program, ["a", "b", "c"], 6)
+
+
+def _score_check(off_dim_error: float, on_dim_error: float) -> None:
+    """check_score_error on an `==` select whose keys and queries are a one-hot that an MLP
+    computed (values 0, 1, 2), off by `on_dim_error` on the dim that is on and by
+    `off_dim_error` on the others, at softmax scale 20 and a skew budget of 1e-3."""
+    from rasp_ir.compiler import compile_to_transformer as to_ir
+    from rasp_ir.passes.to_transformer import Layout, Lowering, ScoreGroup
+
+    ir = to_ir(rasp_ir.Program.from_dsl(dsl.Map(lambda t: t, dsl.tokens)), [0, 1, 2], 3, pipeline="rasp-infer-values")
+    sop = next(op for op in ir.walk() if isinstance(op, rasp_ir.dialects.rasp.TokensOp)).results[0]
+    lowering = Lowering(program=None, layout=Layout(), max_seq_len=3, tolerance=1e-3, x_bos=np.zeros(0))
+    error = np.full((3, 3), off_dim_error)
+    np.fill_diagonal(error, on_dim_error)  # row r: the one-hot of value r
+    lowering.onehot_error[sop] = error
+    lowering.onehot_on_index[sop] = np.arange(3)
+    lowering.check_score_error([ScoreGroup(sop, sop, np.eye(3))], "test head", 20.0, 1e-3)
+
+
+def test_rounding_on_unselected_keys_only_scales_their_leak():
+    """Selected keys (same value) see only the on-dim errors; the off-dim ones move keys
+    that score 1 below by at most 1% of their leak (20 * 1e-4 < 0.01): not counted."""
+    _score_check(off_dim_error=1e-4, on_dim_error=1e-7)
+    with pytest.raises(rasp_ir.errors.RaspCompileError, match="float32 rounding skews its attention"):
+        _score_check(off_dim_error=1e-7, on_dim_error=1e-4)  # on selected keys: counted
+    with pytest.raises(rasp_ir.errors.RaspCompileError, match="float32 rounding skews its attention"):
+        _score_check(off_dim_error=1e-3, on_dim_error=1e-7)  # past 1% of the leak: counted

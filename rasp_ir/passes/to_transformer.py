@@ -311,6 +311,8 @@ class Lowering:
     inherited_error: dict[SSAValue, float] = field(default_factory=dict)
     """Error on the one-hot dim that is on, for categorical s-ops computed from imprecise
     one-hots (closed gates write exact zeros on the other dims, so those inherit none)."""
+    encoded: dict[tuple[SSAValue, tuple], np.ndarray] = field(default_factory=dict)
+    """`encode_vector`'s vectors, per (s-op, value key)."""
     guards: list[tuple[str, list[int]]] = field(default_factory=list)
     """Run-time guards: (aggregate, its one-hot dims) per categorical aggregate whose
     selector is not proven to select at most one position."""
@@ -331,9 +333,15 @@ class Lowering:
         return {self.dims(value)[index[value_key(normalize_value(v, value.type.value_kind))]]: 1.0}
 
     def encode_vector(self, value: SSAValue, v: Value) -> np.ndarray:
-        vec = np.zeros(self.d)
-        for dim, w in self.encode(value, v).items():
-            vec[dim] += w
+        """`encode` as a residual vector (read-only: one per value, shared by the MLPs)."""
+        key = (value, value_key(v))
+        vec = self.encoded.get(key)
+        if vec is None:
+            vec = np.zeros(self.d)
+            for dim, w in self.encode(value, v).items():
+                vec[dim] += w
+            vec.flags.writeable = False
+            self.encoded[key] = vec
         return vec
 
     # -- attention ------------------------------------------------------- #
