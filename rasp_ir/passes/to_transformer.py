@@ -54,6 +54,7 @@ from rasp_ir.dialects.rasp import (
     LinearSequenceMapOp,
     MapOp,
     ProgramOp,
+    SelectOp,
     SelectorWidthOp,
     SequenceMapOp,
     SOpType,
@@ -180,6 +181,9 @@ class Layout:
     dims: dict[SSAValue, list[int]] = field(default_factory=dict)
     values: dict[SSAValue, list[Value]] = field(default_factory=dict)
     scratch: dict[Operation, int] = field(default_factory=dict)
+    folded: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    """Functions of tokens alone or indices alone that only heads read (`head_folded`): no
+    dimensions; each head reads them through the base's one-hot (value -> tokens or indices)."""
 
     def add(self, label: str) -> int:
         self.labels.append(label)
@@ -194,11 +198,45 @@ class Layout:
         return value.type.is_numerical
 
 
+def head_folded(program: ProgramOp, plan: FusionPlan) -> dict[SSAValue, SSAValue]:
+    """Embedded element-wise s-ops (functions of tokens alone or of indices alone) that
+    only selects compare and aggregates average: a head reads their one-hot as a fixed
+    linear map of the base's one-hot (a row per base value), so they take no residual
+    dimensions (issue 7: maps that only feed heads fold into their weights). Value -> base."""
+    folded: dict[SSAValue, SSAValue] = {}
+    for op in program.body.block.ops:
+        if not op.results or op.results[0] not in plan.embedded or not is_elementwise(op):
+            continue
+        result = op.results[0]
+        uses = list(result.uses)
+        if uses and all(
+            isinstance(use.operation, SelectOp) or (isinstance(use.operation, AggregateOp) and use.index == 1)
+            for use in uses
+        ):
+            base = _embedding_base(result)
+            if base is not None:
+                folded[result] = base
+    return folded
+
+
+def _embedding_base(value: SSAValue) -> SSAValue | None:
+    """The tokens or indices s-op an embedded s-op is computed from (None for constants)."""
+    owner = value.owner
+    if isinstance(owner, TokensOp | IndicesOp):
+        return value
+    for operand in owner.operands if isinstance(owner, Operation) else ():
+        base = _embedding_base(operand)
+        if base is not None:
+            return base
+    return None
+
+
 def build_layout(program: ProgramOp, plan: FusionPlan) -> Layout:
     layout = Layout()
     layout.add(ONE)
     layout.add(BOS)
     names = sop_names(program)
+    layout.folded = head_folded(program, plan)
     in_stream = plan.embedded | plan.materialized
     for op in program.body.block.ops:
         for result in op.results:
@@ -215,6 +253,8 @@ def build_layout(program: ProgramOp, plan: FusionPlan) -> Layout:
                 )
             layout.values[result] = list(values.data)
             name = names[result]
+            if result in layout.folded:
+                continue
             if result.type.is_numerical:
                 layout.dims[result] = [layout.add(name)]
             else:
@@ -311,6 +351,8 @@ class Lowering:
     inherited_error: dict[SSAValue, float] = field(default_factory=dict)
     """Error on the one-hot dim that is on, for categorical s-ops computed from imprecise
     one-hots (closed gates write exact zeros on the other dims, so those inherit none)."""
+    embedded_rows: dict[SSAValue, list[Value]] = field(default_factory=dict)
+    """Each embedded s-op's value per token (vocabulary order) or per position."""
     encoded: dict[tuple[SSAValue, tuple], np.ndarray] = field(default_factory=dict)
     """`encode_vector`'s vectors, per (s-op, value key)."""
     guards: list[tuple[str, list[int]]] = field(default_factory=list)
@@ -331,6 +373,31 @@ class Lowering:
         assert isinstance(value.type, SOpType)
         index = {value_key(u): i for i, u in enumerate(self.layout.values[value])}
         return {self.dims(value)[index[value_key(normalize_value(v, value.type.value_kind))]]: 1.0}
+
+    def features(self, value: SSAValue) -> list[tuple[int, int]]:
+        """(residual dim, index into the layout's values) pairs: a categorical s-op's
+        one-hot is the sum of those dims' unit vectors mapped to its value indices. For a
+        folded s-op (`head_folded`), its base's dims, each mapped to the value it gives."""
+        base = self.layout.folded.get(value)
+        if base is None:
+            return list(zip(self.dims(value), range(len(self.dims(value)))))
+        index = {value_key(v): i for i, v in enumerate(self.layout.values[value])}
+        return [
+            (self.encoded_dim(base, b), index[value_key(v)])
+            for b, v in zip(self.embedded_rows[base], self.embedded_rows[value])
+        ]
+
+    def linear_rows(self, value: SSAValue) -> list[tuple[int, float]]:
+        """(residual dim, weight) pairs whose weighted sum is a numerical s-op's value."""
+        base = self.layout.folded.get(value)
+        if base is None:
+            return [(self.dims(value)[0], 1.0)]
+        return [(self.encoded_dim(base, b), as_number(v)) for b, v in zip(self.embedded_rows[base], self.embedded_rows[value])]
+
+    def encoded_dim(self, value: SSAValue, v: Value) -> int:
+        """The one-hot dim of value `v` of a categorical s-op."""
+        (dim,) = self.encode(value, v)
+        return dim
 
     def encode_vector(self, value: SSAValue, v: Value) -> np.ndarray:
         """`encode` as a residual vector (read-only: one per value, shared by the MLPs)."""
@@ -369,9 +436,9 @@ class Lowering:
         w_k = np.zeros((self.d, dk))
         offset = 0
         for group, size in zip(groups or [], sizes):
-            for qi, qdim in enumerate(self.dims(group.queries)):
-                w_q[qdim, offset + qi] = 1.0
-            for ki, kdim in enumerate(self.dims(group.keys)):
+            for qdim, qi in self.features(group.queries):
+                w_q[qdim, offset + qi] += 1.0
+            for kdim, ki in self.features(group.keys):
                 w_k[kdim, offset : offset + size] += group.matrix[:, ki]
             offset += size
         # Selected keys score n_groups from the groups, less n_groups from the bias: exactly
@@ -447,7 +514,8 @@ class Lowering:
             gap = min_gap([as_number(v) for v in self.layout.values[y]])
             scale = aggregate_scale(self.max_seq_len, bound, gap, self.tolerance)
             value_rows = np.zeros((self.d, 1))
-            value_rows[self.dims(x)[0], 0] = 1.0
+            for dim, weight in self.linear_rows(x):
+                value_rows[dim, 0] += weight
             w_o = np.zeros((1, self.d))
             w_o[0, self.dims(y)[0]] = 1.0
             bos_value = np.array([as_number(default)])
@@ -457,8 +525,8 @@ class Lowering:
             index = {value_key(v): i for i, v in enumerate(out_values)}
             value_rows = np.zeros((self.d, len(out_values)))
             assert isinstance(y.type, SOpType)
-            for dim, v in zip(self.dims(x), self.layout.values[x]):
-                value_rows[dim, index[value_key(normalize_value(v, y.type.value_kind))]] = 1.0
+            for dim, i in self.features(x):
+                value_rows[dim, index[value_key(normalize_value(self.layout.values[x][i], y.type.value_kind))]] = 1.0
             # Averaging positions that hold different values leaves no output dim near 1.
             copied = {index[value_key(normalize_value(v, y.type.value_kind))] for v in self.layout.values[x]}
             if len(copied) > 1 and not selects_at_most_one(op.selector):
@@ -844,17 +912,37 @@ def _embedded_value(op: Operation, inputs: list[Value]) -> Value:
 
 def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
     """Token and position tables holding every s-op scheduled into the embedding:
-    tokens, indices, constants, and functions of tokens alone or of indices alone."""
+    tokens, indices, constants, and functions of tokens alone or of indices alone (but
+    those that heads read through their base, `head_folded`)."""
     n = lowering.max_seq_len
     token_table = np.zeros((len(vocab) + 1, lowering.d))
     position_table = np.zeros((n + 1, lowering.d))
     token_table[:, 0] = 1.0
     token_table[len(vocab), 1] = 1.0
-    # The value of each embedded s-op for each token (row) or position (row), BOS excluded.
+    per_token, per_position, constants = _embedded_rows(lowering.program, vocab, n)
+    lowering.embedded_rows = {**per_token, **per_position}
+    for sop, values in per_token.items():
+        if sop not in lowering.layout.folded:
+            for r, v in enumerate(values):
+                token_table[r] += lowering.encode_vector(sop, v)
+    for sop, values in per_position.items():
+        if sop not in lowering.layout.folded:
+            for p, v in enumerate(values):
+                position_table[p + 1] += lowering.encode_vector(sop, v)
+    for sop, v in constants.items():
+        token_table[: len(vocab)] += lowering.encode_vector(sop, v)
+    return EmbedOp.from_arrays(token_table, position_table)
+
+
+def _embedded_rows(
+    program: ProgramOp, vocab: tuple[Value, ...], n: int
+) -> tuple[dict[SSAValue, list[Value]], dict[SSAValue, list[Value]], dict[SSAValue, Value]]:
+    """The value of each embedded s-op for each token or each position (BOS excluded),
+    and of each constant one."""
     per_token: dict[SSAValue, list[Value]] = {}
     per_position: dict[SSAValue, list[Value]] = {}
     constants: dict[SSAValue, Value] = {}
-    for op in lowering.program.body.block.ops:
+    for op in program.body.block.ops:
         if not isinstance(op.attributes.get("sublayer"), StringAttr) or op.attributes["sublayer"].data != EMBEDDING:
             if not isinstance(op, TokensOp | IndicesOp | ConstantOp):
                 continue
@@ -878,15 +966,7 @@ def _embedding(lowering: Lowering, vocab: tuple[Value, ...]) -> EmbedOp:
                 _embedded_values(op, [table[v][r] if v in table else constants[v] for v in operands])
                 for r in range(rows)
             ]
-    for sop, values in per_token.items():
-        for r, v in enumerate(values):
-            token_table[r] += lowering.encode_vector(sop, v)
-    for sop, values in per_position.items():
-        for p, v in enumerate(values):
-            position_table[p + 1] += lowering.encode_vector(sop, v)
-    for sop, v in constants.items():
-        token_table[: len(vocab)] += lowering.encode_vector(sop, v)
-    return EmbedOp.from_arrays(token_table, position_table)
+    return per_token, per_position, constants
 
 
 def scratch_budgets(plan: FusionPlan) -> tuple[dict[Operation, float], dict[Operation, list[Operation]]]:

@@ -3,8 +3,10 @@
 // categorical s-op ("name=value"); the embedding has a row per token plus BOS
 // ([V+1, D]) and per position plus BOS ([max_seq_len+1, D]); each aggregate is an
 // attention layer with one head, each element-wise op an MLP; the unembedding reads
-// the output's dimensions and decodes them with its values. Shapes are checked, not
-// weights: --verify-each runs the model (numpy executor) against the interpreter.
+// the output's dimensions and decodes them with its values. %prev, a function of the
+// indices that only a head reads, takes no dimensions: the head reads it through the
+// indices' one-hot. Shapes are checked, not weights: --verify-each runs the model
+// (numpy executor) against the interpreter.
 //
 // RUN: rasp-opt %s -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer --split-input-file | filecheck %s
 // RUN: rasp-opt %s -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer --split-input-file --verify-each --verify-each-samples 20 | filecheck %s
@@ -22,13 +24,13 @@ rasp.program @same_as_prev vocab ["a", "b"] max_seq_len 3 {
 }
 
 // CHECK:      builtin.module {
-// CHECK-NEXT:   transformer.model @same_as_prev layout ["one", "bos", "t=a", "t=b", "i=0", "i=1", "i=2", "prev=0", "prev=1", "shift=a", "shift=b", "same=false", "same=true"] vocab ["a", "b"] bos "BOS" max_seq_len 3 tolerance 1.000000e-03 {
-// CHECK-NEXT:     %0 = transformer.embed token_table dense<{{.*}}> : tensor<3x13xf32>, position_table dense<{{.*}}> : tensor<4x13xf32> -> !transformer.residual<13>
-// CHECK-NEXT:     %1 = transformer.attention %0 : !transformer.residual<13> {
-// CHECK-NEXT:       transformer.head w_q dense<{{.*}}> : tensor<13x[[DK:[0-9]+]]xf32>, w_k dense<{{.*}}> : tensor<13x[[DK]]xf32>, w_v dense<{{.*}}> : tensor<13x2xf32>, w_o dense<{{.*}}> : tensor<2x13xf32>, scale {{[0-9.e+-]+}} label "%shift = rasp.aggregate"
+// CHECK-NEXT:   transformer.model @same_as_prev layout ["one", "bos", "t=a", "t=b", "i=0", "i=1", "i=2", "shift=a", "shift=b", "same=false", "same=true"] vocab ["a", "b"] bos "BOS" max_seq_len 3 tolerance 1.000000e-03 {
+// CHECK-NEXT:     %0 = transformer.embed token_table dense<{{.*}}> : tensor<3x11xf32>, position_table dense<{{.*}}> : tensor<4x11xf32> -> !transformer.residual<11>
+// CHECK-NEXT:     %1 = transformer.attention %0 : !transformer.residual<11> {
+// CHECK-NEXT:       transformer.head w_q dense<{{.*}}> : tensor<11x[[DK:[0-9]+]]xf32>, w_k dense<{{.*}}> : tensor<11x[[DK]]xf32>, w_v dense<{{.*}}> : tensor<11x2xf32>, w_o dense<{{.*}}> : tensor<2x11xf32>, scale {{[0-9.e+-]+}} label "%shift = rasp.aggregate"
 // CHECK-NEXT:     }
-// CHECK-NEXT:     %2 = transformer.mlp %1 : !transformer.residual<13> w1 dense<{{.*}}> : tensor<13x[[H:[0-9]+]]xf32>, b1 dense<{{.*}}> : tensor<[[H]]xf32>, w2 dense<{{.*}}> : tensor<[[H]]x13xf32>, b2 dense<{{.*}}> : tensor<13xf32> label "%same = rasp.sequence_map"
-// CHECK-NEXT:     transformer.unembed %2 categorical dims [11, 12] values [false, true] label "output" : !transformer.residual<13>
+// CHECK-NEXT:     %2 = transformer.mlp %1 : !transformer.residual<11> w1 dense<{{.*}}> : tensor<11x[[H:[0-9]+]]xf32>, b1 dense<{{.*}}> : tensor<[[H]]xf32>, w2 dense<{{.*}}> : tensor<[[H]]x11xf32>, b2 dense<{{.*}}> : tensor<11xf32> label "%same = rasp.sequence_map"
+// CHECK-NEXT:     transformer.unembed %2 categorical dims [9, 10] values [false, true] label "output" : !transformer.residual<11>
 // CHECK-NEXT:   }
 // CHECK-NEXT: }
 

@@ -31,21 +31,21 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
 // BEFORE-NEXT:    %2 = transformer.attention %1
 // BEFORE-NEXT:      transformer.head {{.*}} label "%first = rasp.aggregate"
 // BEFORE-NEXT:    }
-// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<23> w1 {{.*}} : tensor<23x2xf32>, {{.*}} label "%x = rasp.map"
-// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<23> w1 {{.*}} : tensor<23x2xf32>, {{.*}} label "%y = rasp.map"
+// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<21> w1 {{.*}} : tensor<21x2xf32>, {{.*}} label "%x = rasp.map"
+// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<21> w1 {{.*}} : tensor<21x2xf32>, {{.*}} label "%y = rasp.map"
 
 // CHECK-LABEL: transformer.model @heads
 // CHECK-NEXT:    %0 = transformer.embed
-// CHECK-NEXT:    %1 = transformer.attention %0 : !transformer.residual<23> {
-// CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x23xf32>, scale {{.*}} label "%shift = rasp.aggregate"
-// CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x23xf32>, scale {{.*}} label "%first = rasp.aggregate"
+// CHECK-NEXT:    %1 = transformer.attention %0 : !transformer.residual<21> {
+// CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%shift = rasp.aggregate"
+// CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%first = rasp.aggregate"
 // CHECK-NEXT:    }
-// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<23> w1 dense<{{.*}}> : tensor<23x4xf32>, b1 dense<{{.*}}> : tensor<4xf32>, w2 dense<{{.*}}> : tensor<4x23xf32>, b2 dense<{{.*}}> : tensor<23xf32> label "%x = rasp.map; %y = rasp.map"
-// CHECK-NEXT:    %3 = transformer.attention %2 : !transformer.residual<23> {
+// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<21> w1 dense<{{.*}}> : tensor<21x4xf32>, b1 dense<{{.*}}> : tensor<4xf32>, w2 dense<{{.*}}> : tensor<4x21xf32>, b2 dense<{{.*}}> : tensor<21xf32> label "%x = rasp.map; %y = rasp.map"
+// CHECK-NEXT:    %3 = transformer.attention %2 : !transformer.residual<21> {
 // CHECK-NEXT:      transformer.head {{.*}} label "%w = rasp.selector_width"
 // CHECK-NEXT:    }
 // CHECK-NEXT:    %4 = transformer.mlp %3 {{.*}} label "%w = rasp.selector_width"
-// CHECK-NEXT:    transformer.unembed %4 categorical dims [18, 19, 20, 21] values [0, 1, 2, 3]
+// CHECK-NEXT:    transformer.unembed %4 categorical dims [16, 17, 18, 19] values [0, 1, 2, 3]
 
 // -----
 

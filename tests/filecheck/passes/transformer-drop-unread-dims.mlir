@@ -1,8 +1,9 @@
 // transformer-drop-unread-dims: a residual dimension that no head (query, key or value
 // weights), no MLP (first weights) and not the unembedding reads is dropped from the
-// layout and from every weight. Here the tokens and %is_a only feed maps that the
-// embedding computes directly, so nothing reads "t=a", "t=b", "is_a=..." : the stream
-// shrinks from 11 to 7 dimensions, and the unembedding's dims are renumbered.
+// layout and from every weight. Here %is_a only feeds %ones, which the head averages
+// through the tokens' one-hot (%ones takes no dimensions), so nothing reads "is_a=...",
+// nor "t=b" (%ones is 0 there): the stream shrinks from 10 to 7 dimensions, and the
+// unembedding's dims are renumbered.
 //
 // RUN: rasp-opt %s -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer | filecheck %s --check-prefix=BEFORE
 // RUN: rasp-opt %s -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer,transformer-drop-unread-dims | filecheck %s
@@ -18,11 +19,11 @@ rasp.program @frac_a vocab ["a", "b"] max_seq_len 3 {
   rasp.output %frac : !rasp.sop<float>
 }
 
-// BEFORE:      transformer.model @frac_a layout ["one", "bos", "t=a", "t=b", "i=0", "i=1", "i=2", "is_a=false", "is_a=true", "ones", "frac"]
-// BEFORE-NEXT:   %0 = transformer.embed token_table dense<{{.*}}> : tensor<3x11xf32>, position_table dense<{{.*}}> : tensor<4x11xf32> -> !transformer.residual<11>
-// BEFORE:        transformer.unembed %1 numerical dims [10]
+// BEFORE:      transformer.model @frac_a layout ["one", "bos", "t=a", "t=b", "i=0", "i=1", "i=2", "is_a=false", "is_a=true", "frac"]
+// BEFORE-NEXT:   %0 = transformer.embed token_table dense<{{.*}}> : tensor<3x10xf32>, position_table dense<{{.*}}> : tensor<4x10xf32> -> !transformer.residual<10>
+// BEFORE:        transformer.unembed %1 numerical dims [9]
 
-// CHECK:      transformer.model @frac_a layout ["one", "bos", "i=0", "i=1", "i=2", "ones", "frac"] vocab ["a", "b"] bos "BOS" max_seq_len 3
+// CHECK:      transformer.model @frac_a layout ["one", "bos", "t=a", "i=0", "i=1", "i=2", "frac"] vocab ["a", "b"] bos "BOS" max_seq_len 3
 // CHECK-NEXT:   %0 = transformer.embed token_table dense<{{.*}}> : tensor<3x7xf32>, position_table dense<{{.*}}> : tensor<4x7xf32> -> !transformer.residual<7>
 // CHECK-NEXT:   %1 = transformer.attention %0 : !transformer.residual<7> {
 // CHECK-NEXT:     transformer.head w_q dense<{{.*}}> : tensor<7x[[DK:[0-9]+]]xf32>, w_k dense<{{.*}}> : tensor<7x[[DK]]xf32>, w_v dense<{{.*}}> : tensor<7x1xf32>, w_o dense<{{.*}}> : tensor<1x7xf32>, {{.*}} label "%frac = rasp.aggregate"
