@@ -74,8 +74,9 @@ its 1/2 margin (6e-8 relative error)."""
 
 SHARED = "shared"
 """An element-wise op with this attribute (a reason) is put in the residual stream by an
-MLP of its own: `rasp-allocate-layers` sets it where several MLPs would otherwise each
-recompute it at no saving in blocks (`shared_subexpressions`)."""
+MLP of its own: `rasp-allocate-layers` sets it where MLPs that fuse it would otherwise
+each recompute it (or one MLP's table would multiply), and its own MLP costs no block
+(`shared_subexpressions`)."""
 
 PRECISION_SPLIT = "precision_split"
 """An element-wise op with this attribute (a reason) is computed from its direct operands:

@@ -214,7 +214,8 @@ def head_folded(program: ProgramOp, plan: FusionPlan) -> dict[SSAValue, SSAValue
             for use in uses
         ):
             base = _embedding_base(result)
-            if base is not None:
+            # A one-hot base only: a numerical one (one dim holding the number) has no row per value.
+            if base is not None and isinstance(base.type, SOpType) and base.type.is_categorical:
                 folded[result] = base
     return folded
 
@@ -392,7 +393,8 @@ class Lowering:
         base = self.layout.folded.get(value)
         if base is None:
             return [(self.dims(value)[0], 1.0)]
-        return [(self.encoded_dim(base, b), as_number(v)) for b, v in zip(self.embedded_rows[base], self.embedded_rows[value])]
+        rows = zip(self.embedded_rows[base], self.embedded_rows[value])
+        return [(self.encoded_dim(base, b), as_number(v)) for b, v in rows]
 
     def encoded_dim(self, value: SSAValue, v: Value) -> int:
         """The one-hot dim of value `v` of a categorical s-op."""

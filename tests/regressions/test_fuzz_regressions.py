@@ -274,3 +274,29 @@ def test_folding_an_aggregate_does_not_leave_a_carried_default_unexplained():
     sop = dsl.Aggregate(dsl.Select(xy, xy, C.EQ), xy, default="c")
     agrees_or_refuses(sop, ["xy"], 1, [["xy"]])
 
+
+
+@pytest.mark.parametrize("case", ["52", "79", "1196", "1509", "1514"])
+def test_heads_fold_functions_of_a_one_hot_base_only(case):
+    """Fuzz seed 2035 (on the first version of head folding): a function of the indices or
+    tokens that only heads read was folded into their weights through its base's dims,
+    but where the base was numerical (one dim holding the number, e.g. `numerical(indices)`
+    or indices made numerical for a mean) every value mapped to that one dim: wrong
+    scores and values, silently. Only a one-hot base is folded now."""
+    i, t = dsl.indices, dsl.tokens
+    if case == "52":  # indices numerical (the aggregate averages them)
+        keys = dsl.Map(lambda x: {2: "y"}.get(x, ""), i)
+        sop, vocab, n, inputs = dsl.Aggregate(dsl.Select(keys, t, C.GEQ), i), ["a"], 3, [["a", "a"], ["a", "a", "a"]]
+    elif case == "79":
+        flag = dsl.Map(lambda x: {}.get(x, "x"), dsl.numerical(t))
+        sop, vocab, n, inputs = dsl.Aggregate(dsl.Select(t, t, C.LT), flag), [18, -3], 2, [[18, -3], [-3, 18]]
+    elif case == "1196":
+        size = dsl.Map(lambda x: abs(x), dsl.numerical(i))
+        sop, vocab, n, inputs = dsl.Aggregate(dsl.Select(size, size, C.NEQ), size), [26], 3, [[26, 26], [26] * 3]
+    elif case == "1509":
+        double = dsl.LinearSequenceMap(dsl.numerical(i), dsl.numerical(i), 1, 1)
+        sop, vocab, n, inputs = dsl.Aggregate(dsl.Select(double, double, C.GT), double), ["t"], 3, [["t", "t"]]
+    else:
+        other = dsl.SequenceMap(lambda x, y: x != y, i, i)
+        sop, vocab, n, inputs = dsl.Aggregate(dsl.Select(other, other, C.EQ), i, default=-0.5), [1], 2, [[1], [1, 1]]
+    agrees_or_refuses(sop, vocab, n, inputs)
