@@ -21,8 +21,6 @@ import rasp_ir
 from rasp_ir import dsl
 from rasp_ir.compiler import compile_to_transformer, run_pipeline
 from rasp_ir.dialects.rasp import (
-    AggregateOp,
-    LinearSequenceMapOp,
     MapOp,
     SOpType,
     ValueKind,

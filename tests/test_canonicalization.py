@@ -795,7 +795,7 @@ CHAIN = program(f"""
   rasp.output %before : !rasp.sop<num, float>""")
 
 
-DEEP = program(f"""
+DEEP = program("""
   %t = rasp.tokens : !rasp.sop<int>
   %i = rasp.indices : !rasp.sop<int>
   %q = rasp.map %i, [0 -> 0, 1 -> 0, 2 -> 1, 3 -> 2] : !rasp.sop<int> -> !rasp.sop<int>

@@ -47,9 +47,8 @@ def test_dyck1_balance_gets_its_own_mlp_and_the_model_shrinks():
 
 
 def test_sharing_costs_no_block():
-    """%same would be fused into the MLP of %out (block 2); its own MLP runs in block 1,
-    where its inputs are. A value whose inputs come from the same block's heads as its
-    reader's stays fused."""
+    """%same would be fused into the MLP of %result (block 2), with %prev and %next; its
+    own MLP runs in block 1, where those are, and the program keeps its 2 blocks."""
     before = Map(lambda i: i - 1, indices)
     prev = Aggregate(Select(indices, before, Comparison.EQ), tokens, default=0).named("prev")
     nxt = Aggregate(Select(indices, Map(lambda i: i + 1, indices), Comparison.EQ), tokens, default=0).named("next")

@@ -10,7 +10,8 @@ fewest blocks for the program's dependency graph):
   selector_width) is fused (see `fusion.py`): an s-op that a head, the output or a
   later MLP reads is computed by one MLP from its leaves, at the first MLP stage
   after they are all there; the element-wise ops in between take no stage
-  (`sublayer = "fused"`);
+  (`sublayer = "fused"`), nor does a map of an aggregate or a width that only heads
+  read (they read it through that s-op's one-hot, `fusion.head_fold_base`);
 - `tokens`, `indices`, `constant`, and every element-wise op that depends on tokens
   alone, or on indices alone (with constants), are written straight into the
   embedding tables (block 0): no layer.
@@ -125,6 +126,8 @@ def _stages(
             schedule[op] = (stage // 2, MLP)
         elif is_elementwise(op):
             schedule[op] = (0, FUSED)
+            if result in plan.folded:  # heads read it through its base
+                ready[result] = ready[plan.folded[result]]
     return schedule, ready, leaf_ready
 
 

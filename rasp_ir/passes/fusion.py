@@ -877,6 +877,10 @@ class FusionPlan:
     materialized: set[SSAValue] = field(default_factory=set)
     leaves: dict[Operation, list[Leaf]] = field(default_factory=dict)
     splits: dict[Operation, str] = field(default_factory=dict)
+    folded: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    """Maps of a categorical head output (an aggregate or a width) that only heads read:
+    those heads read them through that output's one-hot (value -> that output), so they
+    take no MLP and no dimensions (`head_fold_base`)."""
 
 
 def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str | None:
@@ -921,7 +925,12 @@ def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> Fus
     # operands must then be in the stream too.
     while needed:
         value = needed.pop()
-        if value in plan.materialized or value in plan.embedded:
+        if value in plan.materialized or value in plan.embedded or value in plan.folded:
+            continue
+        base = head_fold_base(value)
+        if base is not None:
+            plan.folded[value] = base
+            needed.append(base)
             continue
         owner = value.owner
         if isinstance(owner, AggregateOp):
@@ -939,6 +948,28 @@ def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> Fus
             if not leaf.scratch and leaf.value not in plan.embedded and not isinstance(leaf.value.owner, ConstantOp):
                 needed.append(leaf.value)
     return plan
+
+
+def head_fold_base(value: SSAValue) -> SSAValue | None:
+    """The categorical aggregate or width that `value` is a map of, when only selects
+    compare `value` and only aggregates average it: a head then reads it as a fixed
+    linear map of that s-op's one-hot (issue 7: maps that only feed heads fold into their
+    weights). None otherwise."""
+    owner = value.owner
+    if not isinstance(owner, MapOp) or SHARED in owner.attributes or PRECISION_SPLIT in owner.attributes:
+        return None
+    base = owner.input
+    if not isinstance(base.type, SOpType) or not base.type.is_categorical:
+        return None
+    if not isinstance(base.owner, (AggregateOp, *WIDTH)):
+        return None
+    uses = list(value.uses)
+    if uses and all(
+        isinstance(use.operation, SelectOp) or (isinstance(use.operation, AggregateOp) and use.index == 1)
+        for use in uses
+    ):
+        return base
+    return None
 
 
 def table_size(leaves: Sequence[Leaf]) -> int:

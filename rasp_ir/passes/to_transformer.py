@@ -237,13 +237,13 @@ def build_layout(program: ProgramOp, plan: FusionPlan) -> Layout:
     layout.add(ONE)
     layout.add(BOS)
     names = sop_names(program)
-    layout.folded = head_folded(program, plan)
+    layout.folded = {**head_folded(program, plan), **plan.folded}
     in_stream = plan.embedded | plan.materialized
     for op in program.body.block.ops:
         for result in op.results:
             if not isinstance(result.type, SOpType):
                 continue
-            if result not in in_stream and not isinstance(op, AggregateOp):
+            if result not in in_stream and result not in layout.folded and not isinstance(op, AggregateOp):
                 continue
             values = known_values(result)
             if values is None:
@@ -383,18 +383,47 @@ class Lowering:
         if base is None:
             return list(zip(self.dims(value), range(len(self.dims(value)))))
         index = {value_key(v): i for i, v in enumerate(self.layout.values[value])}
-        return [
-            (self.encoded_dim(base, b), index[value_key(v)])
-            for b, v in zip(self.embedded_rows[base], self.embedded_rows[value])
-        ]
+        return [(self.encoded_dim(base, b), index[value_key(v)]) for b, v in self.fold_rows(value)]
 
     def linear_rows(self, value: SSAValue) -> list[tuple[int, float]]:
         """(residual dim, weight) pairs whose weighted sum is a numerical s-op's value."""
         base = self.layout.folded.get(value)
         if base is None:
             return [(self.dims(value)[0], 1.0)]
-        rows = zip(self.embedded_rows[base], self.embedded_rows[value])
-        return [(self.encoded_dim(base, b), as_number(v)) for b, v in rows]
+        return [(self.encoded_dim(base, b), as_number(v)) for b, v in self.fold_rows(value)]
+
+    def fold_rows(self, value: SSAValue) -> list[tuple[Value, Value]]:
+        """(base value, value) pairs of a folded s-op: per token or position for a
+        function of tokens or indices, per value of the head output it maps."""
+        base = self.layout.folded[value]
+        if value in self.embedded_rows:
+            return list(zip(self.embedded_rows[base], self.embedded_rows[value]))
+        owner = value.owner
+        assert isinstance(owner, MapOp) and isinstance(value.type, SOpType)
+        kind = value.type.value_kind
+        return [(b, normalize_value(owner.table.lookup(b), kind)) for b in self.layout.values[base]]
+
+    def fold_errors(self, value: SSAValue) -> None:
+        """Give a folded s-op the float32 errors of the one-hot it is read through (an
+        MLP-decoded width's), mapped to its own values; the MLP behind them stays the culprit."""
+        base = self.layout.folded.get(value)
+        if base is None or value in self.onehot_error:
+            return
+        if base in self.inherited_error:
+            self.inherited_error[value] = self.inherited_error[base]
+        if base not in self.onehot_error:
+            return
+        index = {value_key(v): i for i, v in enumerate(self.layout.values[value])}
+        base_index = {value_key(b): i for i, b in enumerate(self.layout.values[base])}
+        mapping = np.zeros((len(base_index), len(index)))
+        for b, v in self.fold_rows(value):
+            mapping[base_index[value_key(b)], index[value_key(v)]] = 1.0
+        error = self.onehot_error[value] = self.onehot_error[base] @ mapping
+        if base in self.onehot_on_index:
+            on = self.onehot_on_index[value] = np.argmax(mapping, axis=1)[self.onehot_on_index[base]]
+            self.onehot_on_error[value] = float(np.abs(error[np.arange(len(error)), on]).max(initial=0.0))
+        else:
+            self.onehot_on_error[value] = float(np.abs(error).max(initial=0.0))
 
     def encoded_dim(self, value: SSAValue, v: Value) -> int:
         """The one-hot dim of value `v` of a categorical s-op."""
@@ -477,8 +506,10 @@ class Lowering:
         culprits: list[Operation] = []
         for group in groups:
             for value in (group.keys, group.queries):
+                self.fold_errors(value)
                 if value in self.onehot_error or self.inherited_error.get(value):
-                    culprits.append(value.owner)  # type: ignore[arg-type]
+                    computed = self.layout.folded.get(value, value)  # what an MLP wrote
+                    culprits.append(computed.owner)  # type: ignore[arg-type]
             # Per side, predicate[this side's value index, the other side's value index].
             for value, predicate in ((group.keys, group.matrix.T), (group.queries, group.matrix)):
                 if value not in self.onehot_error:
@@ -542,11 +573,13 @@ class Lowering:
                     RaspCompileWarning,
                     stacklevel=2,
                 )
+            self.fold_errors(x)
             for errors in (self.inherited_error, self.onehot_on_error):
                 if x in errors:
                     errors[y] = errors[x]
             if x in self.onehot_error:  # the head copies the rows, and their rounding
-                target = np.array([int(np.flatnonzero(row)[0]) for row in value_rows[self.dims(x)]])
+                kind = y.type.value_kind
+                target = np.array([index[value_key(normalize_value(v, kind))] for v in self.layout.values[x]])
                 copied = np.zeros((len(self.onehot_error[x]), len(out_values)))
                 np.add.at(copied.T, target, self.onehot_error[x].T)  # x values that copy to one y value add
                 self.onehot_error[y] = copied

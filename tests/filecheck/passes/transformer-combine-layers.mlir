@@ -1,7 +1,7 @@
 // transformer-combine-layers: rasp-to-transformer emits one attention layer per head
 // and one MLP per map; neighbouring layers that read nothing the other writes run in
 // parallel, so they merge: two heads into one attention op, two MLPs into one with
-// their hidden units side by side (2 + 2 = 4). Layers that depend on each other stay
+// their hidden units side by side (4 + 4 = 8). Layers that depend on each other stay
 // apart. The layout does not change; --verify-each runs the model after every pass.
 //
 // RUN: rasp-opt %s --split-input-file -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer | filecheck %s --check-prefix=BEFORE
@@ -17,8 +17,8 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
   %at_first = rasp.select %i, %zero, eq : !rasp.sop<int>, !rasp.sop<int>
   %shift = rasp.aggregate %at_prev, %t default "a" : !rasp.sop<str> -> !rasp.sop<str>
   %first = rasp.aggregate %at_first, %t default "a" : !rasp.sop<str> -> !rasp.sop<str>
-  %x = rasp.map %shift, ["a" -> 0, "b" -> 1] : !rasp.sop<str> -> !rasp.sop<int>
-  %y = rasp.map %first, ["a" -> 1, "b" -> 0] : !rasp.sop<str> -> !rasp.sop<int>
+  %x = rasp.sequence_map %shift, %t, [("a", "a") -> 0, ("a", "b") -> 1, ("b", "a") -> 1, ("b", "b") -> 0] : !rasp.sop<str>, !rasp.sop<str> -> !rasp.sop<int>
+  %y = rasp.sequence_map %first, %t, [("a", "a") -> 1, ("a", "b") -> 0, ("b", "a") -> 0, ("b", "b") -> 1] : !rasp.sop<str>, !rasp.sop<str> -> !rasp.sop<int>
   %match = rasp.select %x, %y, eq : !rasp.sop<int>, !rasp.sop<int>
   %w = rasp.selector_width %match : !rasp.sop<int>
   rasp.output %w : !rasp.sop<int>
@@ -31,8 +31,8 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
 // BEFORE-NEXT:    %2 = transformer.attention %1
 // BEFORE-NEXT:      transformer.head {{.*}} label "%first = rasp.aggregate"
 // BEFORE-NEXT:    }
-// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<21> w1 {{.*}} : tensor<21x2xf32>, {{.*}} label "%x = rasp.map"
-// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<21> w1 {{.*}} : tensor<21x2xf32>, {{.*}} label "%y = rasp.map"
+// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<21> w1 {{.*}} : tensor<21x4xf32>, {{.*}} label "%x = rasp.sequence_map"
+// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<21> w1 {{.*}} : tensor<21x4xf32>, {{.*}} label "%y = rasp.sequence_map"
 
 // CHECK-LABEL: transformer.model @heads
 // CHECK-NEXT:    %0 = transformer.embed
@@ -40,7 +40,7 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
 // CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%shift = rasp.aggregate"
 // CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%first = rasp.aggregate"
 // CHECK-NEXT:    }
-// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<21> w1 dense<{{.*}}> : tensor<21x4xf32>, b1 dense<{{.*}}> : tensor<4xf32>, w2 dense<{{.*}}> : tensor<4x21xf32>, b2 dense<{{.*}}> : tensor<21xf32> label "%x = rasp.map; %y = rasp.map"
+// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<21> w1 dense<{{.*}}> : tensor<21x8xf32>, b1 dense<{{.*}}> : tensor<8xf32>, w2 dense<{{.*}}> : tensor<8x21xf32>, b2 dense<{{.*}}> : tensor<21xf32> label "%x = rasp.sequence_map; %y = rasp.sequence_map"
 // CHECK-NEXT:    %3 = transformer.attention %2 : !transformer.residual<21> {
 // CHECK-NEXT:      transformer.head {{.*}} label "%w = rasp.selector_width"
 // CHECK-NEXT:    }
