@@ -150,6 +150,11 @@ def value_key(value: Value) -> tuple[str, Value]:
     return (type(value).__name__, value)
 
 
+def table_entry_keys(entries: Iterable[tuple[tuple[Value, ...], Value]]) -> tuple:
+    """Table entries as `value_key`s, the form in which tables compare."""
+    return tuple((tuple(value_key(a) for a in args), value_key(r)) for args, r in entries)
+
+
 def sort_values(values: Iterable[Value]) -> list[Value]:
     """Distinct values in a stable order: numbers ascending, then strings."""
     unique = {value_key(v): v for v in values}
@@ -351,7 +356,7 @@ class TableAttr(Data[tuple[tuple[tuple[Value, ...], Value], ...]]):
     @cached_property
     def entry_keys(self) -> tuple:
         """The entries as `value_key`s (how tables compare: 1 and 1.0 are different)."""
-        return tuple((tuple(value_key(a) for a in args), value_key(r)) for args, r in self.data)
+        return table_entry_keys(self.data)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableAttr) and self.entry_keys == other.entry_keys

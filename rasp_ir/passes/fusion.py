@@ -963,13 +963,17 @@ def head_fold_base(value: SSAValue) -> SSAValue | None:
         return None
     if not isinstance(base.owner, (AggregateOp, *WIDTH)):
         return None
+    return base if read_only_by_heads(value) else None
+
+
+def read_only_by_heads(value: SSAValue) -> bool:
+    """Whether `value` has uses and every one is a select comparing it or an aggregate
+    averaging it (what a head can read through a linear map of another one-hot)."""
     uses = list(value.uses)
-    if uses and all(
+    return bool(uses) and all(
         isinstance(use.operation, SelectOp) or (isinstance(use.operation, AggregateOp) and use.index == 1)
         for use in uses
-    ):
-        return base
-    return None
+    )
 
 
 def table_size(leaves: Sequence[Leaf]) -> int:

@@ -86,6 +86,7 @@ from rasp_ir.dialects.rasp import (
     ValueKind,
     ValuesAttr,
     fits_kind,
+    table_entry_keys,
     value_key,
 )
 from rasp_ir.passes.lower_composite_selectors import conjuncts, leaf_pairs
@@ -160,7 +161,11 @@ def _table(
     `rasp-infer-values` lists values (an int in a float s-op as a float; the lowering
     looks arguments and outputs up in those lists), or None when two entries have the
     same arguments (a table that mixed ints and floats its kinds make equal)."""
-    normalized = _normalized_entries(entries, inputs, result)
+    return _distinct_table(_normalized_entries(entries, inputs, result))
+
+
+def _distinct_table(normalized: list[tuple[tuple[Value, ...], Value]]) -> TableAttr | None:
+    """A table of normalized entries, or None when two have the same arguments."""
     keys = {tuple(value_key(a) for a in args) for args, _ in normalized}
     if not normalized or len(keys) != len(normalized):
         return None
@@ -348,10 +353,10 @@ def _renormalized(op: MapOp | SequenceMapOp) -> MapOp | SequenceMapOp | None:
     """`op` with its table in the canonical form of `_table`, or None when it already is
     (or cannot be: two entries would get the same arguments)."""
     normalized = _normalized_entries(op.table.data, op.operands, op.result)
-    if op.table.entry_keys == tuple((tuple(value_key(a) for a in args), value_key(r)) for args, r in normalized):
+    if table_entry_keys(normalized) == op.table.entry_keys:
         return None  # already canonical (the common case: checked without building a table)
-    table = _table(op.table.data, op.operands, op.result)
-    if table is None or table == op.table:
+    table = _distinct_table(normalized)
+    if table is None:
         return None
     if isinstance(op, MapOp):
         new: MapOp | SequenceMapOp = MapOp(op.input, table, _sop_type(op.result))

@@ -54,7 +54,6 @@ from rasp_ir.dialects.rasp import (
     LinearSequenceMapOp,
     MapOp,
     ProgramOp,
-    SelectOp,
     SelectorWidthOp,
     SequenceMapOp,
     SOpType,
@@ -98,6 +97,7 @@ from rasp_ir.passes.fusion import (
     joint_codes,
     leaf_noise,
     plan_fusion,
+    read_only_by_heads,
     width_bos_weight,
     representable_units,
     tabulate,
@@ -208,11 +208,7 @@ def head_folded(program: ProgramOp, plan: FusionPlan) -> dict[SSAValue, SSAValue
         if not op.results or op.results[0] not in plan.embedded or not is_elementwise(op):
             continue
         result = op.results[0]
-        uses = list(result.uses)
-        if uses and all(
-            isinstance(use.operation, SelectOp) or (isinstance(use.operation, AggregateOp) and use.index == 1)
-            for use in uses
-        ):
+        if read_only_by_heads(result):
             base = _embedding_base(result)
             # A one-hot base only: a numerical one (one dim holding the number) has no row per value.
             if base is not None and isinstance(base.type, SOpType) and base.type.is_categorical:
