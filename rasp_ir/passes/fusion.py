@@ -61,6 +61,7 @@ from rasp_ir.dialects.rasp import (
 )
 from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.errors import RaspCompileError
+from rasp_ir.passes.lookup_cubes import Cube, cover, default_output
 from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit, min_gap, width_from_share, width_share
 
 ELEMENTWISE = (MapOp, SequenceMapOp, LinearSequenceMapOp)
@@ -311,6 +312,59 @@ def tabulate(root: Operation, leaves: Sequence[Leaf]) -> LazyTable:
     cached = _TABLES.setdefault(root, {})
     if key not in cached:
         cached[key] = LazyTable(root, leaves)
+    return cached[key]
+
+
+COVER_LIMIT = 1 << 18
+"""Largest table (combinations of categorical values) partitioned into cubes
+(`lookup_cover`); past it an MLP is sized by its combinations."""
+
+
+@dataclass(frozen=True)
+class LookupCover:
+    """A lookup MLP's gates as disjoint cubes (`lookup_cubes.cover`): `outputs[c.output]`
+    is what cube c's unit writes; `default` (an output id, or None) is written by a unit
+    that is always on, so the cubes that hold it need no unit of their own."""
+
+    cubes: tuple[Cube, ...]
+    outputs: tuple[Value, ...]
+    default: int | None
+
+    @property
+    def units(self) -> int:
+        """Hidden units: one per cube that does not hold the default, plus the default's."""
+        return sum(1 for cube in self.cubes if cube.output != self.default) + (self.default is not None)
+
+
+_COVERS: WeakKeyDictionary[Operation, dict[tuple, LookupCover]] = WeakKeyDictionary()
+
+
+def lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
+    """root's table over categorical leaves as disjoint cubes, or None when a leaf is
+    numerical or the table has more than COVER_LIMIT combinations."""
+    if any(leaf.numerical for leaf in leaves):
+        return None
+    sizes = [len(leaf.raw_values()) for leaf in leaves]
+    count = math.prod(sizes)
+    if count > COVER_LIMIT:
+        return None
+    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    cached = _COVERS.setdefault(root, {})
+    if key not in cached:
+        table = tabulate(root, leaves)
+        ids: dict = {}
+        outputs: list[Value] = []
+
+        def output_id(point: tuple) -> int:
+            out = table[point]
+            found = ids.setdefault(value_key(out), len(ids))
+            if found == len(outputs):
+                outputs.append(out)
+            return found
+
+        grid = np.fromiter((output_id(point) for point in table), dtype=np.int64, count=count).reshape(sizes)
+        cubes = cover(grid)
+        cached[key] = LookupCover(tuple(cubes), tuple(outputs), default_output(cubes))
     return cached[key]
 
 
@@ -849,6 +903,8 @@ def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> s
         if len(numerical) > 1 and (reason := _imprecise_onehot(root, numerical, codes)) is not None:
             return reason
     units = representable_units(leaves, separable) if codes is None else code_units(codes)
+    if units > max_hidden and (found := lookup_cover(root, leaves)) is not None:
+        units = found.units  # tabulated only where the combinations are too many
     if units > max_hidden:
         return f"it would need up to {units} hidden units (more than {max_hidden})"
     return None

@@ -92,10 +92,12 @@ from rasp_ir.passes.fusion import (
     Leaf,
     additive_parts,
     is_elementwise,
+    LookupCover,
     code_keys,
     code_units,
     joint_codes,
     leaf_noise,
+    lookup_cover,
     plan_fusion,
     read_only_by_heads,
     width_bos_weight,
@@ -104,6 +106,7 @@ from rasp_ir.passes.fusion import (
 )
 from rasp_ir.passes.common import describe, programs, require_vocab_and_length, sop_names
 from rasp_ir.passes.kernel_rounding import onnxruntime_mlp
+from rasp_ir.passes.lookup_cubes import Cube
 from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 from rasp_ir.passes.weights import (
     MLPWeights,
@@ -627,7 +630,10 @@ class Lowering:
         result passes the error on (`inherited_error`)."""
         mlp = self.build_mlp(op, leaves)
         categorical = [leaf for leaf in leaves if not leaf.numerical]
-        if self.cleans_inputs(leaves):
+        if self.covered(op, leaves) is not None:
+            # exact gates, or flat tops that leave a few ulps on the dim that is on
+            inherited = PLATEAU_ROUNDING if self.cover_is_flat(leaves) else 0.0
+        elif self.cleans_inputs(leaves):
             inherited = PLATEAU_ROUNDING  # only float32's rounding of the flat tops, a few ulps
         else:
             inherited = 2.0 * sum(self.onehot_bound(leaf.value) for leaf in categorical)
@@ -646,6 +652,61 @@ class Lowering:
         else:
             self.inherited_error[result] = inherited
         return mlp
+
+    def covered(self, op: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
+        """The cubes a lookup MLP is built from (`fusion.lookup_cover`), or None: a gate
+        over a set of values sums their dims, so it reads the errors of all of them, and
+        is used only while those errors, over all leaves, stay within PLATEAU_MARGIN."""
+        found = lookup_cover(op, leaves)
+        if found is None or sum(self.onehot_total(leaf.value) for leaf in leaves) >= PLATEAU_MARGIN:
+            return None
+        return found
+
+    def cover_is_flat(self, leaves: Sequence[Leaf]) -> bool:
+        """Whether a covered lookup needs flat-topped gates (some leaf is imprecise)."""
+        return any(self.onehot_total(leaf.value) for leaf in leaves)
+
+    def onehot_total(self, value: SSAValue) -> float:
+        """The largest error summed over all of a one-hot's dims (0 when exact)."""
+        measured = self.onehot_error.get(value)
+        total = float(np.abs(measured).sum(axis=1).max(initial=0.0)) if measured is not None else 0.0
+        return total + self.inherited_error.get(value, 0.0)
+
+    def cover_units(self, mlp: MLPWeights, found: LookupCover, leaves: Sequence[Leaf], result: SSAValue) -> None:
+        """A lookup built from disjoint cubes: each cube's gate (a set of values per leaf,
+        `cube_gate`) writes its output where it is open. From exact one-hots, a unit that
+        is always on writes the default output and the other cubes add the difference;
+        from imprecise ones, every cube has flat-topped units (`weights.plateau_units`),
+        so that the dims that are off stay exactly 0 (a reader's error sits on the dim
+        that is on, `inherited_error`)."""
+        flat = self.cover_is_flat(leaves)
+        base = np.zeros(self.d)
+        if found.default is not None and not flat:
+            base = self.encode_vector(result, found.outputs[found.default])
+            gated_units(mlp, {}, 0, None, [0.0], [base], ONE_DIM)
+        for cube in found.cubes:
+            if cube.output == found.default and not flat:
+                continue
+            output = self.encode_vector(result, found.outputs[cube.output]) - base
+            gate = self.cube_gate(leaves, cube)
+            arity = sum(1 for indices in cube.sets if indices is not None)
+            if flat:
+                plateau_units(mlp, gate, arity, output)
+            else:
+                gated_units(mlp, gate, arity, None, [0.0], [output], ONE_DIM)
+
+    def cube_gate(self, leaves: Sequence[Leaf], cube: Cube) -> dict[int, float]:
+        """The one-hot dims (weight 1 each) that sum to the number of constrained leaves
+        exactly inside the cube, and to at most one less outside it."""
+        gate: dict[int, float] = {}
+        for leaf, indices in zip(leaves, cube.sets):
+            if indices is None:
+                continue
+            raws = leaf.raw_values()
+            for i in indices:
+                dim = self.leaf_dim_of(leaf, raws[i])
+                gate[dim] = gate.get(dim, 0.0) + 1.0
+        return gate
 
     def cleans_inputs(self, leaves: Sequence[Leaf]) -> bool:
         """Whether an MLP over these leaves is a lookup with flat-topped gates
@@ -685,6 +746,9 @@ class Lowering:
         parts = additive_parts(op, leaves)
         codes = joint_codes(op, leaves) if numerical and parts is None else None
         units = code_units(codes) if codes is not None else representable_units(leaves, separable=parts is not None)
+        found = self.covered(op, leaves) if not numerical else None
+        if found is not None:
+            units = 2 * len(found.cubes) if self.cover_is_flat(leaves) else found.units
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
                 f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
@@ -695,6 +759,9 @@ class Lowering:
         if parts is not None:
             self.additive_units(mlp, leaves, parts, self.dims(result)[0])
             self.measure_rounding(op, mlp, leaves, tabulate(op, leaves))
+            return mlp
+        if found is not None:
+            self.cover_units(mlp, found, leaves, result)
             return mlp
         table = tabulate(op, leaves)
         if not numerical:

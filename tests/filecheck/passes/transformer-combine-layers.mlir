@@ -1,7 +1,8 @@
 // transformer-combine-layers: rasp-to-transformer emits one attention layer per head
 // and one MLP per map; neighbouring layers that read nothing the other writes run in
 // parallel, so they merge: two heads into one attention op, two MLPs into one with
-// their hidden units side by side (4 + 4 = 8). Layers that depend on each other stay
+// their hidden units side by side (3 + 3 = 6: each two-token lookup is a cube cover
+// with one always-on unit for the default and one unit per other cube). Layers that depend on each other stay
 // apart. The layout does not change; --verify-each runs the model after every pass.
 //
 // RUN: rasp-opt %s --split-input-file -p rasp-infer-values,rasp-infer-encodings,rasp-infer-values,rasp-allocate-layers,rasp-to-transformer | filecheck %s --check-prefix=BEFORE
@@ -31,8 +32,8 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
 // BEFORE-NEXT:    %2 = transformer.attention %1
 // BEFORE-NEXT:      transformer.head {{.*}} label "%first = rasp.aggregate"
 // BEFORE-NEXT:    }
-// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<21> w1 {{.*}} : tensor<21x4xf32>, {{.*}} label "%x = rasp.sequence_map"
-// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<21> w1 {{.*}} : tensor<21x4xf32>, {{.*}} label "%y = rasp.sequence_map"
+// BEFORE-NEXT:    %3 = transformer.mlp %2 : !transformer.residual<21> w1 {{.*}} : tensor<21x3xf32>, {{.*}} label "%x = rasp.sequence_map"
+// BEFORE-NEXT:    %4 = transformer.mlp %3 : !transformer.residual<21> w1 {{.*}} : tensor<21x3xf32>, {{.*}} label "%y = rasp.sequence_map"
 
 // CHECK-LABEL: transformer.model @heads
 // CHECK-NEXT:    %0 = transformer.embed
@@ -40,7 +41,7 @@ rasp.program @heads vocab ["a", "b"] max_seq_len 3 {
 // CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%shift = rasp.aggregate"
 // CHECK-NEXT:      transformer.head w_q {{.*}} w_o dense<{{.*}}> : tensor<2x21xf32>, scale {{.*}} label "%first = rasp.aggregate"
 // CHECK-NEXT:    }
-// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<21> w1 dense<{{.*}}> : tensor<21x8xf32>, b1 dense<{{.*}}> : tensor<8xf32>, w2 dense<{{.*}}> : tensor<8x21xf32>, b2 dense<{{.*}}> : tensor<21xf32> label "%x = rasp.sequence_map; %y = rasp.sequence_map"
+// CHECK-NEXT:    %2 = transformer.mlp %1 : !transformer.residual<21> w1 dense<{{.*}}> : tensor<21x6xf32>, b1 dense<{{.*}}> : tensor<6xf32>, w2 dense<{{.*}}> : tensor<6x21xf32>, b2 dense<{{.*}}> : tensor<21xf32> label "%x = rasp.sequence_map; %y = rasp.sequence_map"
 // CHECK-NEXT:    %3 = transformer.attention %2 : !transformer.residual<21> {
 // CHECK-NEXT:      transformer.head {{.*}} label "%w = rasp.selector_width"
 // CHECK-NEXT:    }
