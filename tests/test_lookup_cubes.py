@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rasp_ir
-from rasp_ir.frontend.dsl import Aggregate, Comparison, Map, Select, SequenceMap, categorical, indices, tokens
+from rasp_ir.compiler import compile_to_transformer
+from rasp_ir.dialects.rasp import AggregateOp, ProgramOp, TokensOp
+from rasp_ir.frontend.dsl import Aggregate, Comparison, Map, Select, SequenceMap, categorical, indices, numerical, tokens
 from rasp_ir.passes.lookup_cubes import cover, default_output
+
+ALLOCATED = (
+    "rasp-materialize-tables,rasp-infer-values,canonicalize,cse,rasp-infer-values,rasp-infer-encodings,"
+    "rasp-infer-values,rasp-lower-composite-selectors,rasp-allocate-layers"
+)
 
 
 def check_partition(table: np.ndarray) -> None:
@@ -77,3 +84,71 @@ def test_a_wide_or_compiles_to_a_small_mlp_and_agrees_with_the_interpreter():
     inputs = [[rng.choice(vocab) for _ in range(rng.randint(1, 8))] for _ in range(300)]
     inputs += [["c"] * n for n in range(1, 9)]
     assert model.run(inputs) == [program.evaluate(t) for t in inputs]
+
+
+def seen_before(symbol: str, predicate: Comparison):
+    """The share of positions `predicate` selects that hold one of the characters of
+    `symbol`: a numerical mean."""
+    flag = numerical(Map(lambda t, symbol=symbol: 1 if t in symbol else 0, tokens))
+    return numerical(Aggregate(Select(indices, indices, predicate), flag, default=0))
+
+
+def agree(program: rasp_ir.Program, model, vocab: list[str], max_seq_len: int, count: int = 1500, extra=()) -> None:
+    rng = random.Random(11)
+    inputs = [[rng.choice(vocab) for _ in range(rng.randint(1, max_seq_len))] for _ in range(count)]
+    inputs += [list(text) for text in extra]
+    inputs += [[vocab[-1]] * n for n in range(1, max_seq_len + 1)]
+    inputs += [[vocab[-1]] * (n - 1) + [vocab[0]] for n in range(1, max_seq_len + 1)]
+    assert model.run(inputs) == [program.evaluate(t) for t in inputs]
+
+
+def test_means_read_only_as_zero_or_not_are_gates_not_joint_codes():
+    """`mean > 0` of six means, or-ed: each mean is a threshold leaf (0, or at least
+    1/12), tested by a gate; a joint code of six means (5e12 levels) would split the
+    or into six MLPs, six blocks."""
+    means = [seen_before(s, p) for s in "abc" for p in (Comparison.LT, Comparison.GT)]
+    found = Map(lambda m: m > 0, means[0])
+    for mean in means[1:]:
+        found = SequenceMap(lambda a, m: a or m > 0, found, mean)
+    out = SequenceMap(lambda a, t: t if a else "none", found, tokens).named("out")
+    program = rasp_ir.Program.from_dsl(out)
+    vocab = list("abcd")
+    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=12)
+    assert model.summary().layers == 1
+    agree(program, model, vocab, 12)
+
+
+def test_a_mean_read_only_at_its_largest_value_is_a_threshold_too():
+    """`mean == 1` (every position selected holds the symbol): the extreme is the
+    largest value. Five such tests, and-ed, in one MLP."""
+    picks = [("a", Comparison.LT), ("a", Comparison.LEQ), ("b", Comparison.GT), ("ab", Comparison.NEQ), ("ab", Comparison.GEQ)]
+    means = [seen_before(s, p) for s, p in picks]
+    every = Map(lambda m: m == 1, means[0])
+    for mean in means[1:]:
+        every = SequenceMap(lambda a, m: a and m == 1, every, mean)
+    out = SequenceMap(lambda x, t: "yes" if x else t, every, tokens).named("out")
+    program = rasp_ir.Program.from_dsl(out)
+    vocab = list("abc")
+    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=10)
+    assert model.summary().layers == 1
+    yes = ["aabb", "aab", "aaaabbbbbb"]  # "yes" at the last of two or more a before b
+    assert all("yes" in program.evaluate(list(text)) for text in yes)
+    agree(program, model, vocab, 10, extra=yes + ["aabbc", "caabb", "abab"])
+
+
+def test_a_mean_read_at_an_inner_value_is_not_a_threshold():
+    """`mean > 1/2` tells values apart in the middle of the range: no gate can test it
+    linearly, so it takes steps (and still agrees)."""
+    from rasp_ir.passes.fusion import Leaf, threshold
+
+    half = SequenceMap(lambda m, t: t if m > 0.5 else "-", seen_before("a", Comparison.LT), tokens).named("out")
+    program = rasp_ir.Program.from_dsl(half)
+    vocab = list("abc")
+    module = compile_to_transformer(program, vocab, 8, pipeline=ALLOCATED)
+    body = next(op for op in module.walk() if isinstance(op, ProgramOp)).body.block.ops
+    root = next(op for op in body if op.results and op.results[0].name_hint == "out")
+    mean = next(op.results[0] for op in body if isinstance(op, AggregateOp))
+    text = next(op.results[0] for op in body if isinstance(op, TokensOp))
+    assert threshold(root, Leaf(mean), [Leaf(mean), Leaf(text)]) is None
+    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=8)
+    agree(program, model, vocab, 8, count=500)

@@ -316,56 +316,168 @@ def tabulate(root: Operation, leaves: Sequence[Leaf]) -> LazyTable:
 
 
 COVER_LIMIT = 1 << 18
-"""Largest table (combinations of categorical values) partitioned into cubes
-(`lookup_cover`); past it an MLP is sized by its combinations."""
+"""Largest table (combinations of categorical values, two per threshold leaf)
+partitioned into cubes (`lookup_cover`); past it an MLP is sized by its combinations."""
+
+THRESHOLD_NOISE = 1.0 / 64.0
+"""Most noise a threshold leaf may carry, as a fraction of the gap between its extreme
+value and the nearest other: a flat-topped gate stays flat to a quarter of a gap, and
+this leaves the rest to the other leaves it reads."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A numerical leaf the fused function reads only as "at its extreme value or not":
+    every op of the function that reads it is a map constant on all its values but
+    `extreme` (the smallest, or the largest: `below` False or True). A gate can test
+    "at the extreme" linearly, 1 - |x - extreme| / gap, which is 1 there and at most 0
+    at every other value; "not at it" is the difference of two such gates (`cube_terms`).
+    Such a leaf takes two values in a cube cover: 0 at the extreme, 1 elsewhere
+    (`other`, the nearest raw value, stands for all of them)."""
+
+    extreme: float
+    other: Value
+    gap: float
 
 
 @dataclass(frozen=True)
 class LookupCover:
     """A lookup MLP's gates as disjoint cubes (`lookup_cubes.cover`): `outputs[c.output]`
-    is what cube c's unit writes; `default` (an output id, or None) is written by a unit
-    that is always on, so the cubes that hold it need no unit of their own."""
+    is what cube c's units write; `default` (an output id, or None) is written by a unit
+    that is always on, so the cubes that hold it need no unit of their own (only where
+    every leaf is categorical: `thresholds[i]` says how leaf i is read, None for a
+    one-hot, and gates over a threshold are flat-topped, two units each)."""
 
     cubes: tuple[Cube, ...]
     outputs: tuple[Value, ...]
     default: int | None
+    thresholds: tuple[Threshold | None, ...] = ()
+
+    @property
+    def flat(self) -> bool:
+        return any(t is not None for t in self.thresholds)
+
+    def terms(self, cube: Cube) -> int:
+        """Gates a cube takes: "not at the extreme" of k threshold leaves is 2^k gates."""
+        away = sum(1 for t, s in zip(self.thresholds, cube.sets) if t is not None and s == (1,))
+        return 1 << away
 
     @property
     def units(self) -> int:
-        """Hidden units: one per cube that does not hold the default, plus the default's."""
+        """Hidden units: one per cube that does not hold the default, plus the default's;
+        with threshold leaves, two per gate of every cube."""
+        if self.flat:
+            return 2 * sum(self.terms(cube) for cube in self.cubes)
         return sum(1 for cube in self.cubes if cube.output != self.default) + (self.default is not None)
 
 
-_COVERS: WeakKeyDictionary[Operation, dict[tuple, LookupCover]] = WeakKeyDictionary()
+_COVERS: WeakKeyDictionary[Operation, dict[tuple, LookupCover | None]] = WeakKeyDictionary()
 
 
 def lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
-    """root's table over categorical leaves as disjoint cubes, or None when a leaf is
-    numerical or the table has more than COVER_LIMIT combinations."""
-    if any(leaf.numerical for leaf in leaves):
-        return None
-    sizes = [len(leaf.raw_values()) for leaf in leaves]
-    count = math.prod(sizes)
-    if count > COVER_LIMIT:
-        return None
+    """root's table over its leaves as disjoint cubes, or None when a numerical leaf is
+    not a `Threshold` or the table has more than COVER_LIMIT combinations."""
     key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
     cached = _COVERS.setdefault(root, {})
     if key not in cached:
-        table = tabulate(root, leaves)
-        ids: dict = {}
-        outputs: list[Value] = []
-
-        def output_id(point: tuple) -> int:
-            out = table[point]
-            found = ids.setdefault(value_key(out), len(ids))
-            if found == len(outputs):
-                outputs.append(out)
-            return found
-
-        grid = np.fromiter((output_id(point) for point in table), dtype=np.int64, count=count).reshape(sizes)
-        cubes = cover(grid)
-        cached[key] = LookupCover(tuple(cubes), tuple(outputs), default_output(cubes))
+        cached[key] = _lookup_cover(root, leaves)
     return cached[key]
+
+
+def _lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
+    thresholds = [threshold(root, leaf, leaves) if leaf.numerical else None for leaf in leaves]
+    if any(t is None and leaf.numerical for t, leaf in zip(thresholds, leaves)):
+        return None
+    points: list[list[Value]] = []
+    for leaf, t in zip(leaves, thresholds):
+        points.append(leaf.raw_values() if t is None else [t.extreme, t.other])
+    sizes = [len(p) for p in points]
+    count = math.prod(sizes)
+    if count > COVER_LIMIT:
+        return None
+    table = tabulate(root, leaves)
+    ids: dict = {}
+    outputs: list[Value] = []
+
+    def output_id(point: tuple) -> int:
+        out = table[tuple(value_key(v) for v in point)]
+        found = ids.setdefault(value_key(out), len(ids))
+        if found == len(outputs):
+            outputs.append(out)
+        return found
+
+    grid = np.fromiter((output_id(point) for point in product(*points)), dtype=np.int64, count=count)
+    cubes = cover(grid.reshape(sizes))
+    flat = any(t is not None for t in thresholds)
+    return LookupCover(tuple(cubes), tuple(outputs), None if flat else default_output(cubes), tuple(thresholds))
+
+
+def threshold(root: Operation, leaf: Leaf, leaves: Sequence[Leaf]) -> Threshold | None:
+    """How the function computing root reads a numerical leaf, when only as "at the
+    extreme or not" (`Threshold`) and its noise is within THRESHOLD_NOISE of the gap."""
+    raws = leaf.raw_values()
+    if len(raws) < 2 or (leaf.scratch and leaf.value is root.results[0]):
+        return None
+    leaf_values = {other.value for other in leaves}
+    reads = _reading(root, leaf.value, leaf_values)
+    if reads is None:
+        return None
+    ordered = sorted(raws, key=float)
+    # (extreme, the others, the nearest other): the smallest value, else the largest
+    for extreme, rest, other in ((ordered[0], ordered[1:], ordered[1]), (ordered[-1], ordered[:-1], ordered[-2])):
+        if len({reads(value_key(leaf.decode(raw))) for raw in rest}) == 1:
+            gap = abs(float(other) - float(extreme))
+            if leaf_noise(leaf) > THRESHOLD_NOISE * gap:
+                return None
+            return Threshold(float(extreme), other, gap)
+    return None
+
+
+def _reading(root: Operation, target: SSAValue, leaf_values: set[SSAValue]) -> Callable[[tuple], tuple] | None:
+    """What the function computing root sees of `target` holding a value (by value key):
+    through maps, the value they compute; at a sequence_map, its table sliced at that
+    value (all it may then compute). None where another op reads it."""
+    parts: list[Callable[[tuple], object]] = []
+    for op in _readers(root, target, leaf_values):
+        kind = op.results[0].type.value_kind  # type: ignore[attr-defined]
+        table = {args: value_key(normalize_value(out, kind)) for args, out in op.table.as_dict().items()} if isinstance(
+            op, MapOp | SequenceMapOp
+        ) else None
+        if isinstance(op, MapOp) and table is not None:
+            after = _reading(root, op.results[0], leaf_values) if op is not root else (lambda key: key)
+            if after is None:
+                return None
+            parts.append(lambda key, table=table, after=after: after(table.get((key,))))
+        elif isinstance(op, SequenceMapOp) and table is not None:
+            at = [i for i, operand in enumerate(op.operands) if operand == target]
+            by_value: dict = {}
+            for args, out in table.items():
+                if all(args[i] == args[at[0]] for i in at):
+                    rest = tuple(a for i, a in enumerate(args) if i not in at)
+                    by_value.setdefault(args[at[0]], set()).add((rest, out))
+            parts.append(lambda key, by_value=by_value: frozenset(by_value.get(key, ())))
+        else:
+            return None
+    return lambda key: tuple(part(key) for part in parts)
+
+
+def _readers(root: Operation, target: SSAValue, leaf_values: set[SSAValue]) -> list[Operation]:
+    """The element-wise ops of the function computing root (down to its leaves) that
+    read `target` directly."""
+    found: dict[Operation, None] = {}
+    seen: set[Operation] = set()
+    todo = [root]
+    while todo:
+        op = todo.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        if target in op.operands:
+            found[op] = None
+        for operand in op.operands:
+            if operand not in leaf_values and isinstance(operand.owner, ELEMENTWISE):
+                todo.append(operand.owner)
+    return list(found)
 
 
 def _levels(leaf: Leaf) -> tuple[list[float], float]:
@@ -888,6 +1000,8 @@ def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf], codes: Sequenc
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
     numerical = [leaf for leaf in leaves if leaf.numerical]
+    if numerical and (found := lookup_cover(root, leaves)) is not None and found.units <= max_hidden:
+        return None  # the numerical leaves are thresholds: gates test them, no steps
     separable = additive_parts(root, leaves) is not None
     codes = None if separable else joint_codes(root, leaves)
     if numerical:
@@ -903,7 +1017,7 @@ def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> s
         if len(numerical) > 1 and (reason := _imprecise_onehot(root, numerical, codes)) is not None:
             return reason
     units = representable_units(leaves, separable) if codes is None else code_units(codes)
-    if units > max_hidden and (found := lookup_cover(root, leaves)) is not None:
+    if units > max_hidden and not numerical and (found := lookup_cover(root, leaves)) is not None:
         units = found.units  # tabulated only where the combinations are too many
     if units > max_hidden:
         return f"it would need up to {units} hidden units (more than {max_hidden})"

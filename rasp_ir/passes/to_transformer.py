@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -93,6 +93,7 @@ from rasp_ir.passes.fusion import (
     additive_parts,
     is_elementwise,
     LookupCover,
+    Threshold,
     code_keys,
     code_units,
     joint_codes,
@@ -630,9 +631,9 @@ class Lowering:
         result passes the error on (`inherited_error`)."""
         mlp = self.build_mlp(op, leaves)
         categorical = [leaf for leaf in leaves if not leaf.numerical]
-        if self.covered(op, leaves) is not None:
+        if (found := self.covered(op, leaves)) is not None:
             # exact gates, or flat tops that leave a few ulps on the dim that is on
-            inherited = PLATEAU_ROUNDING if self.cover_is_flat(leaves) else 0.0
+            inherited = PLATEAU_ROUNDING if self.cover_is_flat(found, leaves) else 0.0
         elif self.cleans_inputs(leaves):
             inherited = PLATEAU_ROUNDING  # only float32's rounding of the flat tops, a few ulps
         else:
@@ -656,15 +657,29 @@ class Lowering:
     def covered(self, op: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
         """The cubes a lookup MLP is built from (`fusion.lookup_cover`), or None: a gate
         over a set of values sums their dims, so it reads the errors of all of them, and
-        is used only while those errors, over all leaves, stay within PLATEAU_MARGIN."""
+        is used only while those errors, over all leaves (a threshold's noise as a share
+        of its gap), stay within PLATEAU_MARGIN. The fusion plan counted on the cover of
+        threshold leaves (there is no other way to read them), so there it must hold."""
         found = lookup_cover(op, leaves)
-        if found is None or sum(self.onehot_total(leaf.value) for leaf in leaves) >= PLATEAU_MARGIN:
+        if found is None:
             return None
-        return found
+        error = sum(self.onehot_total(leaf.value) for leaf in leaves if not leaf.numerical)
+        error += sum(leaf_noise(leaf) / t.gap for leaf, t in zip(leaves, found.thresholds) if t is not None)
+        if error < PLATEAU_MARGIN:
+            return found
+        if found.flat:
+            raise ImpreciseInputs(
+                f"rasp-to-transformer: {describe(op)} tests numerical inputs against their extreme values, "
+                f"but its inputs are off by {error:.2g} of a step in all (at most {PLATEAU_MARGIN:g}); give "
+                "its categorical inputs fewer values (lower max_seq_len or the vocabulary)",
+                [leaf.value.owner for leaf in leaves if not leaf.numerical and self.onehot_total(leaf.value)],
+            )
+        return None
 
-    def cover_is_flat(self, leaves: Sequence[Leaf]) -> bool:
-        """Whether a covered lookup needs flat-topped gates (some leaf is imprecise)."""
-        return any(self.onehot_total(leaf.value) for leaf in leaves)
+    def cover_is_flat(self, found: LookupCover, leaves: Sequence[Leaf]) -> bool:
+        """Whether a covered lookup needs flat-topped gates: it tests threshold leaves
+        (numerical, so never exact), or some one-hot it reads is imprecise."""
+        return found.flat or any(self.onehot_total(leaf.value) for leaf in leaves if not leaf.numerical)
 
     def onehot_total(self, value: SSAValue) -> float:
         """The largest error summed over all of a one-hot's dims (0 when exact)."""
@@ -673,13 +688,13 @@ class Lowering:
         return total + self.inherited_error.get(value, 0.0)
 
     def cover_units(self, mlp: MLPWeights, found: LookupCover, leaves: Sequence[Leaf], result: SSAValue) -> None:
-        """A lookup built from disjoint cubes: each cube's gate (a set of values per leaf,
-        `cube_gate`) writes its output where it is open. From exact one-hots, a unit that
-        is always on writes the default output and the other cubes add the difference;
-        from imprecise ones, every cube has flat-topped units (`weights.plateau_units`),
+        """A lookup built from disjoint cubes: each cube's gates (`cube_terms`) write its
+        output where they are open. From exact one-hots, a unit that is always on writes
+        the default output and the other cubes add the difference; from imprecise ones
+        or threshold leaves, every cube has flat-topped units (`weights.plateau_units`),
         so that the dims that are off stay exactly 0 (a reader's error sits on the dim
         that is on, `inherited_error`)."""
-        flat = self.cover_is_flat(leaves)
+        flat = self.cover_is_flat(found, leaves)
         base = np.zeros(self.d)
         if found.default is not None and not flat:
             base = self.encode_vector(result, found.outputs[found.default])
@@ -688,25 +703,53 @@ class Lowering:
             if cube.output == found.default and not flat:
                 continue
             output = self.encode_vector(result, found.outputs[cube.output]) - base
-            gate = self.cube_gate(leaves, cube)
-            arity = sum(1 for indices in cube.sets if indices is not None)
-            if flat:
-                plateau_units(mlp, gate, arity, output)
-            else:
-                gated_units(mlp, gate, arity, None, [0.0], [output], ONE_DIM)
+            for sign, gate, arity in self.cube_terms(leaves, found, cube):
+                if flat:
+                    plateau_units(mlp, gate, arity, sign * output)
+                else:
+                    gated_units(mlp, gate, arity, None, [0.0], [output], ONE_DIM)
 
-    def cube_gate(self, leaves: Sequence[Leaf], cube: Cube) -> dict[int, float]:
-        """The one-hot dims (weight 1 each) that sum to the number of constrained leaves
-        exactly inside the cube, and to at most one less outside it."""
+    def cube_terms(
+        self, leaves: Sequence[Leaf], found: LookupCover, cube: Cube
+    ) -> Iterator[tuple[float, dict[int, float], int]]:
+        """Signed gates (sign, weights by dim, arity; `weights.gated_units`) whose sum is
+        1 exactly inside the cube and 0 outside. A one-hot leaf's set adds its dims
+        (weight 1 each); a threshold leaf at its extreme adds 1 - |x - extreme| / gap
+        (1 there, at most 0 elsewhere); "not at the extreme" is no test minus that test,
+        so k of them make 2^k gates with signs (-1)^(tests taken)."""
         gate: dict[int, float] = {}
-        for leaf, indices in zip(leaves, cube.sets):
+        arity = 0
+        away: list[tuple[int, float]] = []
+        for leaf, indices, t in zip(leaves, cube.sets, found.thresholds or [None] * len(leaves)):
             if indices is None:
                 continue
+            if t is not None:
+                dim = self.leaf_dims(leaf)[0]
+                if indices == (1,):
+                    away.append((dim, t))
+                else:
+                    self.add_extreme_test(gate, dim, t)
+                    arity += 1
+                continue
+            arity += 1
             raws = leaf.raw_values()
             for i in indices:
                 dim = self.leaf_dim_of(leaf, raws[i])
                 gate[dim] = gate.get(dim, 0.0) + 1.0
-        return gate
+        for taken in product((False, True), repeat=len(away)):
+            term = dict(gate)
+            for (dim, t), take in zip(away, taken):
+                if take:
+                    self.add_extreme_test(term, dim, t)
+            yield (-1.0) ** sum(taken), term, arity + sum(taken)
+
+    @staticmethod
+    def add_extreme_test(gate: dict[int, float], dim: int, t: Threshold) -> None:
+        """Add 1 - s (x - extreme) / gap to a gate (s = 1 when the extreme is the smallest
+        value, -1 when the largest): 1 at the extreme, at most 0 at any other value."""
+        s = 1.0 if float(t.other) > t.extreme else -1.0
+        gate[dim] = gate.get(dim, 0.0) - s / t.gap
+        gate[ONE_DIM] = gate.get(ONE_DIM, 0.0) + 1.0 + s * t.extreme / t.gap
 
     def cleans_inputs(self, leaves: Sequence[Leaf]) -> bool:
         """Whether an MLP over these leaves is a lookup with flat-topped gates
@@ -743,12 +786,13 @@ class Lowering:
             and not any(leaf.scratch for leaf in leaves)
         ):
             return self.lower_linear(op)  # a split linear map: exact from its two operands
-        parts = additive_parts(op, leaves)
-        codes = joint_codes(op, leaves) if numerical and parts is None else None
+        found = self.covered(op, leaves)
+        # thresholds (numerical leaves read only at an extreme) are covered before all else
+        parts = additive_parts(op, leaves) if found is None or not found.flat else None
+        codes = joint_codes(op, leaves) if numerical and parts is None and found is None else None
         units = code_units(codes) if codes is not None else representable_units(leaves, separable=parts is not None)
-        found = self.covered(op, leaves) if not numerical else None
-        if found is not None:
-            units = 2 * len(found.cubes) if self.cover_is_flat(leaves) else found.units
+        if found is not None and parts is None:
+            units = 2 * sum(found.terms(cube) for cube in found.cubes) if self.cover_is_flat(found, leaves) else found.units
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
                 f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
