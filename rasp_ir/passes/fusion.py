@@ -260,6 +260,78 @@ def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
     raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
 
 
+def grid_table(root: Operation, leaves: Sequence[Leaf], points: Sequence[Sequence[Value]]) -> tuple[np.ndarray, list[Value]]:
+    """root's value on every combination of the given raw values of its leaves (one
+    axis per leaf), as ids into the returned list of distinct values: each op's table
+    becomes an array indexed by its operands' value ids, gathered over the whole grid
+    at once (what `LazyTable` does one combination at a time)."""
+    shape = [len(p) for p in points]
+    env: dict[SSAValue, tuple[np.ndarray, list[tuple]]] = {}
+    for axis, (leaf, raws) in enumerate(zip(leaves, points)):
+        keys = [value_key(leaf.decode(raw)) for raw in raws]
+        ids = np.arange(len(keys)).reshape([len(keys) if a == axis else 1 for a in range(len(shape))])
+        env[leaf.value] = (ids, keys)
+    ids, keys = _grid_value(root.results[0], env, len(shape))
+    return np.ascontiguousarray(np.broadcast_to(ids, shape)), [key[1] for key in keys]
+
+
+def _grid_value(
+    value: SSAValue, env: dict[SSAValue, tuple[np.ndarray, list[tuple]]], ndim: int
+) -> tuple[np.ndarray, list[tuple]]:
+    """(ids over the grid, the value keys they index) for one s-op of a fused function."""
+    if value in env:
+        return env[value]
+    assert isinstance(value.type, SOpType)
+    kind = value.type.value_kind
+    owner = value.owner
+    outputs: dict[tuple, int] = {}
+    if isinstance(owner, ConstantOp):
+        outputs[value_key(normalize_value(owner.value.data, kind))] = 0
+        found = (np.zeros([1] * ndim, dtype=np.int64), list(outputs))
+    elif isinstance(owner, MapOp | SequenceMapOp | LinearSequenceMapOp):
+        operands = [_grid_value(v, env, ndim) for v in owner.operands]
+        compute = _entry_function(owner, kind)
+        lut = np.full([len(keys) for _, keys in operands], -1, dtype=np.int64)
+        for args in product(*(range(len(keys)) for _, keys in operands)):
+            out = compute(tuple(keys[i] for (_, keys), i in zip(operands, args)))
+            if out is not None:
+                lut[args] = outputs.setdefault(out, len(outputs))
+        ids = lut[tuple(ids for ids, _ in operands)]
+        if (ids < 0).any():  # tables cover their inputs' value sets: this is a bug
+            raise RaspCompileError(f"internal error: fusing into '{owner.name}'{_named(owner)}, a table lacks an entry")
+        found = (ids, list(outputs))
+    else:
+        raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
+    env[value] = found
+    return found
+
+
+def _entry_function(op: Operation, kind: ValueKind) -> Callable[[tuple], tuple | None]:
+    """The value key an element-wise op computes from its operands' value keys (None
+    where its table has no entry)."""
+    if isinstance(op, LinearSequenceMapOp):
+        a, b = op.coefficients
+        if kind == ValueKind.INT:
+            return lambda args: value_key(int(round(a * float(args[0][1]) + b * float(args[1][1]))))
+        return lambda args: value_key(normalize_value(a * float(args[0][1]) + b * float(args[1][1]), kind))
+    assert isinstance(op, MapOp | SequenceMapOp)
+    return keyed_table(op).get
+
+
+_KEYED: WeakKeyDictionary[Operation, dict[tuple, tuple]] = WeakKeyDictionary()
+
+
+def keyed_table(op: MapOp | SequenceMapOp) -> dict[tuple, tuple]:
+    """op's table from operand value keys to the value key of its output (normalized to
+    its s-op's kind), built once per op."""
+    found = _KEYED.get(op)
+    if found is None:
+        kind = op.results[0].type.value_kind  # type: ignore[attr-defined]
+        found = {args: value_key(normalize_value(out, kind)) for args, out in op.table.as_dict().items()}
+        _KEYED[op] = found
+    return found
+
+
 class LazyTable(Mapping[tuple, Value]):
     """root's value for every combination of its leaves' raw values (keyed by value_key),
     each computed when first looked up: codes fitted to the values reachable behind each
@@ -346,12 +418,17 @@ class LookupCover:
     is what cube c's units write; `default` (an output id, or None) is written by a unit
     that is always on, so the cubes that hold it need no unit of their own (only where
     every leaf is categorical: `thresholds[i]` says how leaf i is read, None for a
-    one-hot, and gates over a threshold are flat-topped, two units each)."""
+    one-hot, and gates over a threshold are flat-topped, two units each). A cube's
+    sets index `classes`."""
 
     cubes: tuple[Cube, ...]
     outputs: tuple[Value, ...]
     default: int | None
-    thresholds: tuple[Threshold | None, ...] = ()
+    thresholds: tuple[Threshold | None, ...]
+    classes: tuple[tuple[tuple[int, ...], ...], ...]
+    """Per leaf, its values (indices into its raw values) that the function cannot tell
+    apart: the cover's axis for that leaf has one entry per class (for a threshold
+    leaf, the extreme and the rest)."""
 
     @property
     def flat(self) -> bool:
@@ -385,31 +462,45 @@ def lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
 
 
 def _lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
-    thresholds = [threshold(root, leaf, leaves) if leaf.numerical else None for leaf in leaves]
-    if any(t is None and leaf.numerical for t, leaf in zip(thresholds, leaves)):
-        return None
-    points: list[list[Value]] = []
-    for leaf, t in zip(leaves, thresholds):
-        points.append(leaf.raw_values() if t is None else [t.extreme, t.other])
+    leaf_values = {leaf.value for leaf in leaves}
+    thresholds: list[Threshold | None] = []
+    classes: list[tuple[tuple[int, ...], ...]] = []
+    for leaf in leaves:
+        raws = leaf.raw_values()
+        found = threshold(root, leaf, leaves) if leaf.numerical else None
+        if leaf.numerical:
+            if found is None:
+                return None
+            at = next(i for i, raw in enumerate(raws) if float(raw) == found.extreme)
+            classes.append(((at,), tuple(i for i in range(len(raws)) if i != at)))
+        else:
+            classes.append(_value_classes(root, leaf, leaf_values))
+        thresholds.append(found)
+    points = [[leaf.raw_values()[members[0]] for members in of_leaf] for leaf, of_leaf in zip(leaves, classes)]
     sizes = [len(p) for p in points]
     count = math.prod(sizes)
     if count > COVER_LIMIT:
         return None
-    table = tabulate(root, leaves)
-    ids: dict = {}
-    outputs: list[Value] = []
-
-    def output_id(point: tuple) -> int:
-        out = table[tuple(value_key(v) for v in point)]
-        found = ids.setdefault(value_key(out), len(ids))
-        if found == len(outputs):
-            outputs.append(out)
-        return found
-
-    grid = np.fromiter((output_id(point) for point in product(*points)), dtype=np.int64, count=count)
-    cubes = cover(grid.reshape(sizes))
+    grid, outputs = grid_table(root, leaves, points)
+    cubes = cover(grid)
     flat = any(t is not None for t in thresholds)
-    return LookupCover(tuple(cubes), tuple(outputs), None if flat else default_output(cubes), tuple(thresholds))
+    default = None if flat else default_output(cubes)
+    return LookupCover(tuple(cubes), tuple(outputs), default, tuple(thresholds), tuple(classes))
+
+
+def _value_classes(root: Operation, leaf: Leaf, leaf_values: set[SSAValue]) -> tuple[tuple[int, ...], ...]:
+    """A categorical leaf's values (indices into its raw values) grouped by what the
+    function computing root sees of them (`_reading`): values in one class are
+    interchangeable, so the cover tabulates one of each. One class per value where
+    an op other than a map or sequence_map reads the leaf."""
+    raws = leaf.raw_values()
+    reads = _reading(root, leaf.value, leaf_values)
+    if reads is None:
+        return tuple((i,) for i in range(len(raws)))
+    groups: dict[tuple, list[int]] = {}
+    for i, raw in enumerate(raws):
+        groups.setdefault(reads(value_key(raw)), []).append(i)
+    return tuple(tuple(members) for members in groups.values())
 
 
 def threshold(root: Operation, leaf: Leaf, leaves: Sequence[Leaf]) -> Threshold | None:
@@ -439,26 +530,35 @@ def _reading(root: Operation, target: SSAValue, leaf_values: set[SSAValue]) -> C
     value (all it may then compute). None where another op reads it."""
     parts: list[Callable[[tuple], object]] = []
     for op in _readers(root, target, leaf_values):
-        kind = op.results[0].type.value_kind  # type: ignore[attr-defined]
-        table = {args: value_key(normalize_value(out, kind)) for args, out in op.table.as_dict().items()} if isinstance(
-            op, MapOp | SequenceMapOp
-        ) else None
-        if isinstance(op, MapOp) and table is not None:
+        if isinstance(op, MapOp):
+            table = keyed_table(op)
             after = _reading(root, op.results[0], leaf_values) if op is not root else (lambda key: key)
             if after is None:
                 return None
             parts.append(lambda key, table=table, after=after: after(table.get((key,))))
-        elif isinstance(op, SequenceMapOp) and table is not None:
-            at = [i for i, operand in enumerate(op.operands) if operand == target]
-            by_value: dict = {}
-            for args, out in table.items():
-                if all(args[i] == args[at[0]] for i in at):
-                    rest = tuple(a for i, a in enumerate(args) if i not in at)
-                    by_value.setdefault(args[at[0]], set()).add((rest, out))
-            parts.append(lambda key, by_value=by_value: frozenset(by_value.get(key, ())))
+        elif isinstance(op, SequenceMapOp):
+            at = tuple(i for i, operand in enumerate(op.operands) if operand == target)
+            parts.append(_slices(op, at).get)
         else:
             return None
     return lambda key: tuple(part(key) for part in parts)
+
+
+_SLICES: WeakKeyDictionary[Operation, dict[tuple[int, ...], dict[tuple, frozenset]]] = WeakKeyDictionary()
+
+
+def _slices(op: SequenceMapOp, at: tuple[int, ...]) -> dict[tuple, frozenset]:
+    """op's table sliced at each value of the operand(s) at positions `at`: the (other
+    operand, output) pairs it holds there (value keys)."""
+    per_op = _SLICES.setdefault(op, {})
+    if at not in per_op:
+        by_value: dict[tuple, set] = {}
+        for args, out in keyed_table(op).items():
+            if all(args[i] == args[at[0]] for i in at):
+                rest = tuple(a for i, a in enumerate(args) if i not in at)
+                by_value.setdefault(args[at[0]], set()).add((rest, out))
+        per_op[at] = {key: frozenset(pairs) for key, pairs in by_value.items()}
+    return per_op[at]
 
 
 def _readers(root: Operation, target: SSAValue, leaf_values: set[SSAValue]) -> list[Operation]:

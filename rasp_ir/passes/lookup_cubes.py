@@ -52,14 +52,15 @@ def _split(table: np.ndarray, axes: list[int], sets: list, cubes: list[Cube]) ->
     best = None
     for j in range(table.ndim):
         n = table.shape[j]
-        rows = np.moveaxis(table, j, 0).reshape(n, -1)
-        _, group_of = np.unique(rows, axis=0, return_inverse=True)
-        group_of = group_of.reshape(-1)
-        groups = int(group_of.max()) + 1
+        rows = np.ascontiguousarray(np.moveaxis(table, j, 0).reshape(n, -1))
+        seen: dict[bytes, int] = {}
+        group_of = np.array([seen.setdefault(row.tobytes(), len(seen)) for row in rows])
+        groups = len(seen)
         if groups == 1:
             continue  # the function does not depend on this input here
         # fewest branches, then fewest outputs left to tell apart below them
-        distinct = sum(len(np.unique(rows[group_of == g])) for g in range(groups))
+        firsts = [int(np.flatnonzero(group_of == g)[0]) for g in range(groups)]
+        distinct = sum(len(np.unique(rows[i])) for i in firsts)
         score = (groups, distinct)
         if best is None or score < best[0]:
             best = (score, j, group_of)

@@ -714,13 +714,13 @@ class Lowering:
     ) -> Iterator[tuple[float, dict[int, float], int]]:
         """Signed gates (sign, weights by dim, arity; `weights.gated_units`) whose sum is
         1 exactly inside the cube and 0 outside. A one-hot leaf's set adds its dims
-        (weight 1 each); a threshold leaf at its extreme adds 1 - |x - extreme| / gap
+        (weight 1 each; a set of its `classes`); a threshold leaf at its extreme adds 1 - |x - extreme| / gap
         (1 there, at most 0 elsewhere); "not at the extreme" is no test minus that test,
         so k of them make 2^k gates with signs (-1)^(tests taken)."""
         gate: dict[int, float] = {}
         arity = 0
         away: list[tuple[int, float]] = []
-        for leaf, indices, t in zip(leaves, cube.sets, found.thresholds or [None] * len(leaves)):
+        for leaf, indices, t, classes in zip(leaves, cube.sets, found.thresholds, found.classes):
             if indices is None:
                 continue
             if t is not None:
@@ -733,7 +733,7 @@ class Lowering:
                 continue
             arity += 1
             raws = leaf.raw_values()
-            for i in indices:
+            for i in (member for c in indices for member in classes[c]):
                 dim = self.leaf_dim_of(leaf, raws[i])
                 gate[dim] = gate.get(dim, 0.0) + 1.0
         for taken in product((False, True), repeat=len(away)):
