@@ -1099,9 +1099,38 @@ def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf], codes: Sequenc
 
 def representable(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """None when one MLP computes root from `leaves` exactly; else the reason it cannot."""
+    reason = _steps_reason(root, leaves, max_hidden)
+    if reason is not None and threshold_cover(root, leaves, max_hidden) is not None:
+        return None
+    return reason
+
+
+def threshold_cover(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> LookupCover | None:
+    """The cube cover of a function of numerical leaves that steps cannot compute in one
+    MLP (`_steps_reason`: a joint code too fine, too many units) but gates can, every
+    numerical leaf being a `Threshold`; else None. Where steps can, they are used: they
+    are measured and exact on every value (`measure_rounding`)."""
+    if not any(leaf.numerical for leaf in leaves) or _steps_reason(root, leaves, max_hidden) is None:
+        return None
+    found = lookup_cover(root, leaves)
+    return found if found is not None and found.units <= max_hidden else None
+
+
+_STEPS_REASONS: WeakKeyDictionary[Operation, dict[tuple, str | None]] = WeakKeyDictionary()
+
+
+def _steps_reason(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
+    """Why one MLP of gates per categorical combination and steps along the numerical
+    leaves cannot compute root exactly (None: it can)."""
+    key = (max_hidden, *((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves))
+    cached = _STEPS_REASONS.setdefault(root, {})
+    if key not in cached:
+        cached[key] = _uncached_steps_reason(root, leaves, max_hidden)
+    return cached[key]
+
+
+def _uncached_steps_reason(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     numerical = [leaf for leaf in leaves if leaf.numerical]
-    if numerical and (found := lookup_cover(root, leaves)) is not None and found.units <= max_hidden:
-        return None  # the numerical leaves are thresholds: gates test them, no steps
     separable = additive_parts(root, leaves) is not None
     codes = None if separable else joint_codes(root, leaves)
     if numerical:

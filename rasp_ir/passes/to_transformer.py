@@ -99,6 +99,7 @@ from rasp_ir.passes.fusion import (
     joint_codes,
     leaf_noise,
     lookup_cover,
+    threshold_cover,
     plan_fusion,
     read_only_by_heads,
     width_bos_weight,
@@ -660,7 +661,10 @@ class Lowering:
         is used only while those errors, over all leaves (a threshold's noise as a share
         of its gap), stay within PLATEAU_MARGIN. The fusion plan counted on the cover of
         threshold leaves (there is no other way to read them), so there it must hold."""
-        found = lookup_cover(op, leaves)
+        if any(leaf.numerical for leaf in leaves):
+            found = threshold_cover(op, leaves, program_max_hidden(self.program))
+        else:
+            found = lookup_cover(op, leaves)
         if found is None:
             return None
         error = sum(self.onehot_total(leaf.value) for leaf in leaves if not leaf.numerical)
