@@ -693,18 +693,20 @@ class Lowering:
 
     def cover_units(self, mlp: MLPWeights, found: LookupCover, leaves: Sequence[Leaf], result: SSAValue) -> None:
         """A lookup built from disjoint cubes: each cube's gates (`cube_terms`) write its
-        output where they are open. From exact one-hots, a unit that is always on writes
-        the default output and the other cubes add the difference; from imprecise ones
+        output where they are open. From exact one-hots, in a program with heads
+        (`has_heads`), a unit that is always on writes the default output and the other
+        cubes add the difference; from imprecise ones
         or threshold leaves, every cube has flat-topped units (`weights.plateau_units`),
         so that the dims that are off stay exactly 0 (a reader's error sits on the dim
         that is on, `inherited_error`)."""
+        default = found.default if not self.cover_is_flat(found, leaves) and self.has_heads else None
         flat = self.cover_is_flat(found, leaves)
         base = np.zeros(self.d)
-        if found.default is not None and not flat:
-            base = self.encode_vector(result, found.outputs[found.default])
+        if default is not None:
+            base = self.encode_vector(result, found.outputs[default])
             gated_units(mlp, {}, 0, None, [0.0], [base], ONE_DIM)
         for cube in found.cubes:
-            if cube.output == found.default and not flat:
+            if cube.output == default:
                 continue
             output = self.encode_vector(result, found.outputs[cube.output]) - base
             for sign, gate, arity in self.cube_terms(leaves, found, cube):
@@ -712,6 +714,13 @@ class Lowering:
                     plateau_units(mlp, gate, arity, sign * output)
                 else:
                     gated_units(mlp, gate, arity, None, [0.0], [output], ONE_DIM)
+
+    @property
+    def has_heads(self) -> bool:
+        """Whether the program has attention: its heads read the one and BOS dims, which
+        a unit that is always on needs too (to fire, and to be silenced at BOS); without
+        heads those two dims would be there for it alone."""
+        return any(isinstance(op, AggregateOp | SelectorWidthOp | LengthOp) for op in self.program.body.block.ops)
 
     def cube_terms(
         self, leaves: Sequence[Leaf], found: LookupCover, cube: Cube
