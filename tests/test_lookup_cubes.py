@@ -152,3 +152,34 @@ def test_a_mean_read_at_an_inner_value_is_not_a_threshold():
     assert threshold(root, Leaf(mean), [Leaf(mean), Leaf(text)]) is None
     model = rasp_ir.compile(program, vocab=vocab, max_seq_len=8)
     agree(program, model, vocab, 8, count=500)
+
+
+def test_the_grid_evaluation_agrees_with_the_lazy_table_and_classes_are_interchangeable():
+    """`fusion.grid_table` (numpy gathers through each table) gives what `tabulate` gives
+    point by point, and values of one `_value_classes` class give the same output."""
+    from itertools import product
+
+    from rasp_ir.passes.fusion import Leaf, _value_classes, grid_table, tabulate
+    from rasp_ir.dialects.rasp import value_key
+
+    shifted = Aggregate(Select(indices, Map(lambda i: i - 1, indices), Comparison.EQ), tokens, default="-")
+    pair = SequenceMap(lambda a, b: (a == "a") and b != "c", shifted, tokens)
+    out = SequenceMap(lambda p, t: "x" if p else t, pair, tokens).named("out")
+    program = rasp_ir.Program.from_dsl(out)
+    module = compile_to_transformer(program, list("abcd"), 6, pipeline=ALLOCATED)
+    body = next(op for op in module.walk() if isinstance(op, ProgramOp)).body.block.ops
+    root = next(op for op in body if op.results and op.results[0].name_hint == "out")
+    leaf_values = [next(op.results[0] for op in body if isinstance(op, kind)) for kind in (AggregateOp, TokensOp)]
+    leaves = [Leaf(v) for v in leaf_values]
+    points = [leaf.raw_values() for leaf in leaves]
+    grid, outputs = grid_table(root, leaves, points)
+    table = tabulate(root, leaves)
+    for index in product(*(range(len(p)) for p in points)):
+        key = tuple(value_key(p[i]) for p, i in zip(points, index))
+        assert value_key(outputs[grid[index]]) == value_key(table[key])
+    # the shifted token matters only as "a" or not: two classes of its five values
+    classes = _value_classes(root, leaves[0], set(leaf_values))
+    assert sorted(len(c) for c in classes) == [1, len(points[0]) - 1]
+    for members in classes:
+        for j in range(len(points[1])):
+            assert len({grid[i, j] for i in members}) == 1

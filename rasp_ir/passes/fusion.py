@@ -400,12 +400,12 @@ this leaves the rest to the other leaves it reads."""
 @dataclass(frozen=True)
 class Threshold:
     """A numerical leaf the fused function reads only as "at its extreme value or not":
-    every op of the function that reads it is a map constant on all its values but
-    `extreme` (the smallest, or the largest: `below` False or True). A gate can test
-    "at the extreme" linearly, 1 - |x - extreme| / gap, which is 1 there and at most 0
-    at every other value; "not at it" is the difference of two such gates (`cube_terms`).
-    Such a leaf takes two values in a cube cover: 0 at the extreme, 1 elsewhere
-    (`other`, the nearest raw value, stands for all of them)."""
+    what its maps and sequence_maps see of it (`_reading`) is the same on all its values
+    but `extreme` (the smallest or the largest; `other` is the nearest other value, `gap`
+    the distance to it). A gate can test "at the extreme" linearly, 1 - |x - extreme| /
+    gap, which is 1 there and at most 0 at every other value; "not at it" is the
+    difference of two such gates (`to_transformer.Lowering.cube_terms`). In a cube cover
+    such a leaf has two classes: the extreme, and the rest."""
 
     extreme: float
     other: Value

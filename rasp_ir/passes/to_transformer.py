@@ -691,15 +691,25 @@ class Lowering:
         total = float(np.abs(measured).sum(axis=1).max(initial=0.0)) if measured is not None else 0.0
         return total + self.inherited_error.get(value, 0.0)
 
+    def cover_default(self, found: LookupCover, leaves: Sequence[Leaf]) -> int | None:
+        """The output a unit that is always on writes (`cover_units`), or None."""
+        return found.default if self.has_heads and not self.cover_is_flat(found, leaves) else None
+
+    def cover_size(self, found: LookupCover, leaves: Sequence[Leaf]) -> int:
+        """Hidden units `cover_units` builds."""
+        default = self.cover_default(found, leaves)
+        per_gate = 2 if self.cover_is_flat(found, leaves) else 1
+        gates = sum(found.terms(cube) for cube in found.cubes if cube.output != default)
+        return per_gate * gates + (default is not None)
+
     def cover_units(self, mlp: MLPWeights, found: LookupCover, leaves: Sequence[Leaf], result: SSAValue) -> None:
         """A lookup built from disjoint cubes: each cube's gates (`cube_terms`) write its
         output where they are open. From exact one-hots, in a program with heads
         (`has_heads`), a unit that is always on writes the default output and the other
-        cubes add the difference; from imprecise ones
-        or threshold leaves, every cube has flat-topped units (`weights.plateau_units`),
-        so that the dims that are off stay exactly 0 (a reader's error sits on the dim
-        that is on, `inherited_error`)."""
-        default = found.default if not self.cover_is_flat(found, leaves) and self.has_heads else None
+        cubes add the difference; from imprecise ones or threshold leaves, every cube has
+        flat-topped units (`weights.plateau_units`), so that the dims that are off stay
+        exactly 0 (a reader's error sits on the dim that is on, `inherited_error`)."""
+        default = self.cover_default(found, leaves)
         flat = self.cover_is_flat(found, leaves)
         base = np.zeros(self.d)
         if default is not None:
@@ -726,13 +736,13 @@ class Lowering:
         self, leaves: Sequence[Leaf], found: LookupCover, cube: Cube
     ) -> Iterator[tuple[float, dict[int, float], int]]:
         """Signed gates (sign, weights by dim, arity; `weights.gated_units`) whose sum is
-        1 exactly inside the cube and 0 outside. A one-hot leaf's set adds its dims
-        (weight 1 each; a set of its `classes`); a threshold leaf at its extreme adds 1 - |x - extreme| / gap
-        (1 there, at most 0 elsewhere); "not at the extreme" is no test minus that test,
-        so k of them make 2^k gates with signs (-1)^(tests taken)."""
+        1 exactly inside the cube and 0 outside. A one-hot leaf's set (of its `classes`)
+        adds its values' dims, weight 1 each; a threshold leaf at its extreme adds
+        1 - |x - extreme| / gap (1 there, at most 0 elsewhere); "not at the extreme" is no
+        test minus that test, so k of them make 2^k gates with signs (-1)^(tests taken)."""
         gate: dict[int, float] = {}
         arity = 0
-        away: list[tuple[int, float]] = []
+        away: list[tuple[int, Threshold]] = []
         for leaf, indices, t, classes in zip(leaves, cube.sets, found.thresholds, found.classes):
             if indices is None:
                 continue
@@ -805,7 +815,7 @@ class Lowering:
         codes = joint_codes(op, leaves) if numerical and parts is None and found is None else None
         units = code_units(codes) if codes is not None else representable_units(leaves, separable=parts is not None)
         if found is not None and parts is None:
-            units = 2 * sum(found.terms(cube) for cube in found.cubes) if self.cover_is_flat(found, leaves) else found.units
+            units = self.cover_size(found, leaves)
         if units * self.d > MAX_MLP_WEIGHTS:
             raise RaspCompileError(
                 f"rasp-to-transformer: {describe(op)} needs an MLP of up to {units} hidden units over a "
