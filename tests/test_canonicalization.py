@@ -873,3 +873,30 @@ def test_canonicalization_reduces_layers():
     # Before, the aggregate %mean waits for %b through its always-true select; after,
     # it runs in the same block as the head that reads %prev.
     assert blocks(canon) < blocks(plain)
+
+
+def test_or_of_constant_selects_compiles_to_fewer_weights_and_agrees(monkeypatch):
+    """`select(cnt, 1, ==) or select(cnt, 3, ==)` (and the same on the query side) is one
+    select of a test on cnt (`OrOfConstantSelects`): no MLP pairs cnt with the constants
+    before the heads, and the compiled model agrees with the interpreter everywhere."""
+    import rasp_ir
+    from rasp_ir.passes.rasp_canonicalization import OrOfConstantSelects
+
+    source = """
+    pos = selector_width(select(indices, indices, <));
+    cnt = selector_width(select(tokens, "a", ==) and select(indices, indices, <=));
+    both = (select(2, pos, ==) or select(4, pos, ==)) and (select(cnt, 1, ==) or select(cnt, 3, ==));
+    res = aggregate(both, indices, 0);
+    """
+    program = rasp_ir.parse_rasp(source, output="res")
+    vocab = ["a", "b", "c"]
+    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=6)
+    for n in range(1, 7):
+        inputs = [list(t) for t in itertools.product(vocab, repeat=n)]
+        for tokens, got in zip(inputs, model.run(inputs)):
+            want = program.evaluate(tokens)
+            assert all(math.isclose(g, w, abs_tol=1e-3) for g, w in zip(got, want)), tokens
+    monkeypatch.setattr(OrOfConstantSelects, "match_and_rewrite", lambda self, op, rewriter: None)
+    without = rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
+    assert model.summary().params < without.params
+    assert model.summary().residual_width < without.residual_width

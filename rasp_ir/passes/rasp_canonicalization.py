@@ -57,7 +57,7 @@ are written as `rasp-infer-values` lists them: an int in a float s-op as a float
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -86,6 +86,7 @@ from rasp_ir.dialects.rasp import (
     ValueKind,
     ValuesAttr,
     fits_kind,
+    known_values,
     table_entry_keys,
     value_key,
 )
@@ -710,6 +711,59 @@ class SimplifySelectOr(RewritePattern):
             _replace_with(rewriter, op, _constant_select(op, True))
 
 
+class OrOfConstantSelects(RewritePattern):
+    """`select(x, c1, p1) or select(x, c2, p2)` -> `select(map(x), constant True, ==)`,
+    with the map `v -> p1(v, c1) or p2(v, c2)` (and the same with x on the query side,
+    constants as keys): rover's `select(relative_clause_pos, 2, ==) or
+    select(relative_clause_pos, 6, ==)`.
+
+    The two selects compare x with two different constant s-ops, two (keys, queries)
+    pairs under `or`, which `rasp-lower-composite-selectors` pairs up in an MLP before
+    the head (often one more block); the map is a function of x alone, which a head
+    reads through x's one-hot where only heads read it (`head folding`), compared with
+    one constant: one select, one pair."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOrOp, rewriter: PatternRewriter) -> None:
+        tests = [_constant_test(side) for side in (op.lhs, op.rhs)]
+        if tests[0] is None or tests[1] is None:
+            return
+        (side, x, first), (other_side, other_x, second) = tests
+        values = known_values(x)
+        if side != other_side or x != other_x or values is None:
+            return
+        try:
+            entries = [((v,), bool(first(v) or second(v))) for v in values.data]
+        except TypeError:  # an order between values of different kinds: leave it
+            return
+        table = _distinct_table(entries)
+        if table is None:
+            return
+        flag = MapOp(x, table, SOpType(ValueKind.BOOL))  # rasp-infer-encodings chooses
+        flag.result.name_hint = f"{x.name_hint or 'sop'}_test"
+        true = ConstantOp(True, SOpType(ValueKind.BOOL))
+        keys, queries = (flag.result, true.result) if side == "keys" else (true.result, flag.result)
+        rewriter.insert([flag, true], InsertPoint.before(op))
+        _replace_with(rewriter, op, SelectOp(keys, queries, Predicate.EQ))
+
+
+def _constant_test(selector: SSAValue) -> tuple[str, SSAValue, Callable[[Value], bool]] | None:
+    """For a select of an s-op x against a constant: the side x is on ("keys" or
+    "queries"), x, and the test on x's value; else None."""
+    op = selector.owner
+    if not isinstance(op, SelectOp) or op.predicate.data in (Predicate.TRUE, Predicate.FALSE):
+        return None
+    pred = op.predicate.data
+    key_const, query_const = _constant(op.keys), _constant(op.queries)
+    if query_const is not None and key_const is None:
+        c = query_const.value.data
+        return "keys", op.keys, lambda v: pred(v, c)
+    if key_const is not None and query_const is None:
+        c = key_const.value.data
+        return "queries", op.queries, lambda v: pred(c, v)
+    return None
+
+
 # --------------------------------------------------------------------------- #
 # aggregate, selector_width
 # --------------------------------------------------------------------------- #
@@ -962,7 +1016,7 @@ def select_and_patterns() -> tuple[RewritePattern, ...]:
 
 
 def select_or_patterns() -> tuple[RewritePattern, ...]:
-    return (SimplifySelectOr(),)
+    return (SimplifySelectOr(), OrOfConstantSelects())
 
 
 def aggregate_patterns() -> tuple[RewritePattern, ...]:
