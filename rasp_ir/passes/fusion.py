@@ -244,7 +244,7 @@ def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
         constant = value_key(normalize_value(owner.value.data, kind))
         return lambda env: constant
     if isinstance(owner, MapOp | SequenceMapOp):
-        table = {args: value_key(normalize_value(out, kind)) for args, out in owner.table.as_dict().items()}
+        table = keyed_table(owner)
         args = [evaluator(v, leaves) for v in owner.operands]
         if len(args) == 1:
             (fx,) = args
@@ -252,11 +252,9 @@ def evaluator(value: SSAValue, leaves: Collection[SSAValue]) -> Evaluator:
         fx, fy = args
         return lambda env: table[(fx(env), fy(env))]
     if isinstance(owner, LinearSequenceMapOp):
-        a, b = owner.coefficients
+        linear = _entry_function(owner, kind)
         fx, fy = evaluator(owner.lhs, leaves), evaluator(owner.rhs, leaves)
-        if kind == ValueKind.INT:
-            return lambda env: value_key(int(round(a * float(fx(env)[1]) + b * float(fy(env)[1]))))
-        return lambda env: value_key(normalize_value(a * float(fx(env)[1]) + b * float(fy(env)[1]), kind))
+        return lambda env: linear((fx(env), fy(env)))
     raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
 
 
@@ -373,6 +371,12 @@ class LazyTable(Mapping[tuple, Value]):
         return math.prod(len(raws) for raws in self._raws)
 
 
+def leaves_key(leaves: Sequence[Leaf]) -> tuple:
+    """The leaves with their values (as value keys): what the per-root caches of tables,
+    codes and covers are keyed by (a leaf's value set may change between passes)."""
+    return tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+
+
 _TABLES: WeakKeyDictionary[Operation, dict[tuple, LazyTable]] = WeakKeyDictionary()
 """Tables already built, per root op and (leaves, their values): fusion planning, the
 precision checks and the lowering all need the same ones."""
@@ -380,7 +384,7 @@ precision checks and the lowering all need the same ones."""
 
 def tabulate(root: Operation, leaves: Sequence[Leaf]) -> LazyTable:
     """root's value for every combination of its leaves' raw values (keyed by value_key)."""
-    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    key = leaves_key(leaves)
     cached = _TABLES.setdefault(root, {})
     if key not in cached:
         cached[key] = LazyTable(root, leaves)
@@ -409,7 +413,10 @@ class Threshold:
 
     extreme: float
     other: Value
-    gap: float
+
+    @property
+    def gap(self) -> float:
+        return abs(float(self.other) - self.extreme)
 
 
 @dataclass(frozen=True)
@@ -454,7 +461,7 @@ _COVERS: WeakKeyDictionary[Operation, dict[tuple, LookupCover | None]] = WeakKey
 def lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None:
     """root's table over its leaves as disjoint cubes, or None when a numerical leaf is
     not a `Threshold` or the table has more than COVER_LIMIT combinations."""
-    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    key = leaves_key(leaves)
     cached = _COVERS.setdefault(root, {})
     if key not in cached:
         cached[key] = _lookup_cover(root, leaves)
@@ -517,10 +524,8 @@ def threshold(root: Operation, leaf: Leaf, leaves: Sequence[Leaf]) -> Threshold 
     # (extreme, the others, the nearest other): the smallest value, else the largest
     for extreme, rest, other in ((ordered[0], ordered[1:], ordered[1]), (ordered[-1], ordered[:-1], ordered[-2])):
         if len({reads(value_key(leaf.decode(raw))) for raw in rest}) == 1:
-            gap = abs(float(other) - float(extreme))
-            if leaf_noise(leaf) > THRESHOLD_NOISE * gap:
-                return None
-            return Threshold(float(extreme), other, gap)
+            found = Threshold(float(extreme), other)
+            return found if leaf_noise(leaf) <= THRESHOLD_NOISE * found.gap else None
     return None
 
 
@@ -805,7 +810,7 @@ def joint_codes(
         )
         if reachable > limit:
             return None
-    key = tuple((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves)
+    key = leaves_key(leaves)
     cached = _CODES.setdefault(root, {})
     if key not in cached:
         cached[key] = _joint_codes(root, leaves, numerical, memo)
@@ -1122,7 +1127,7 @@ _STEPS_REASONS: WeakKeyDictionary[Operation, dict[tuple, str | None]] = WeakKeyD
 def _steps_reason(root: Operation, leaves: Sequence[Leaf], max_hidden: int) -> str | None:
     """Why one MLP of gates per categorical combination and steps along the numerical
     leaves cannot compute root exactly (None: it can)."""
-    key = (max_hidden, *((leaf, tuple(value_key(v) for v in leaf.raw_values())) for leaf in leaves))
+    key = (max_hidden, leaves_key(leaves))
     cached = _STEPS_REASONS.setdefault(root, {})
     if key not in cached:
         cached[key] = _uncached_steps_reason(root, leaves, max_hidden)

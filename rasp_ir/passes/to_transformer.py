@@ -36,6 +36,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import product
 
 import numpy as np
@@ -725,7 +726,7 @@ class Lowering:
                 else:
                     gated_units(mlp, gate, arity, None, [0.0], [output], ONE_DIM)
 
-    @property
+    @cached_property
     def has_heads(self) -> bool:
         """Whether the program has attention: its heads read the one and BOS dims, which
         a unit that is always on needs too (to fire, and to be silenced at BOS); without
