@@ -36,6 +36,16 @@ def identity_model(vocab=VOCAB, max_seq_len: int = 5, output_values=None) -> Mod
     return ModuleOp([model])
 
 
+def rounding_model() -> ModuleOp:
+    """Tokens embed near-int numbers in one dim (1.1, 1.9, -2.6 for a, b, c), read back
+    by a numerical unembedding that `rounds`."""
+    tok = np.array([[1.1, 0.0], [1.9, 0.0], [-2.6, 0.0], [0.0, 1.0]])
+    embed = EmbedOp.from_arrays(tok, np.zeros((4, 2)))
+    out = UnembedOp(embed.result, Encoding.NUMERICAL, [0], rounds=True)
+    model = ModelOp("rounds", layout=["n", "bos"], vocab=["a", "b", "c"], bos="BOS", max_seq_len=3, body=[embed, out])
+    return ModuleOp([model])
+
+
 def prev_token_model(n: int = 5) -> ModuleOp:
     """One head: position i copies the token at i-1 (BOS at 0 reads as "none").
 

@@ -10,6 +10,7 @@ executor with the interpreter on every width / length / position that matters.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -72,18 +73,27 @@ def test_numerical_selector_width_is_exact_at_every_width():
     assert_exact(sop, ["a", "b"], 64, [["a"] * k + ["b"] * (64 - k) for k in range(65)])
 
 
-@pytest.mark.parametrize(
-    ("max_seq_len", "reason"),
-    [(256, "float32 leaves its result off by"), (512, "too fine for float32")],
-)
-def test_numerical_selector_width_past_float32_is_refused_with_the_reason(max_seq_len, reason):
-    """At 512 onnxruntime was 0.0024 off on width 1 (the estimate refuses it); at 256 the
-    decoding MLP, run in float32 on every width, is 0.0078 off on one of them (sampled
-    widths had looked exact)."""
+def test_numerical_selector_width_past_float32_is_refused_with_the_reason():
+    """An int output may be off by up to 1/4 before the model rounds it; at 512 the
+    decoding MLP, run in float32 on every width, is off by hundreds (its steps are finer
+    than float32 at that scale)."""
     sop = dsl.numerical(dsl.SelectorWidth(dsl.Select(dsl.tokens, dsl.tokens, C.EQ)))
     program = rasp_ir.Program.from_dsl(sop, name="width")
-    with pytest.raises(rasp_ir.RaspCompileError, match=reason):
-        compile_to_transformer(program, ["a", "b"], max_seq_len)
+    with pytest.raises(rasp_ir.RaspCompileError, match="float32 leaves its result off by"):
+        compile_to_transformer(program, ["a", "b"], 512)
+
+
+def test_numerical_int_width_at_256_is_exact_once_the_model_rounds_it():
+    """At 256 the decoding MLP is 0.0078 off on one width (more than the tolerance allows
+    a number, which refused it before outputs of ints were rounded): under 1/4, the
+    model's `Round` takes it away, so every width comes back exact, as an int."""
+    sop = dsl.numerical(dsl.SelectorWidth(dsl.Select(dsl.tokens, dsl.tokens, C.EQ)))
+    program = rasp_ir.Program.from_dsl(sop, name="width")
+    ir = compile_to_transformer(program, ["a", "b"], 256)
+    assert find_model(ir).unembed.rounds_to_int
+    assert_exact(sop, ["a", "b"], 256, [["a"] * k + ["b"] * (256 - k) for k in range(0, 257, 3)])
+    got = CompiledModel.from_transformer(ir, provider="cpu").run([["a", "b", "a"]])
+    assert got == [[2, 1, 2]] and all(type(v) is int for v in got[0])
 
 
 def _root_and_leaves(sop: dsl.SOp, max_seq_len: int):
@@ -103,6 +113,21 @@ def test_additive_parts_tell_sums_from_products():
     assert parts is not None and len(parts) == 1
     product, leaves = _root_and_leaves(dsl.numerical(dsl.SequenceMap(lambda x, y: x * y, i, j).named("root")), 5)
     assert additive_parts(product, leaves) is None
+
+
+def test_additive_parts_check_every_combination_of_large_leaves():
+    """300 x 300 values (numpy evaluates the whole grid): a sum splits into its two
+    pieces, and a function that is a sum everywhere but at one corner does not."""
+    i = dsl.numerical(dsl.indices)
+    j = dsl.numerical(dsl.Map(lambda x: x + 1, dsl.indices))
+    almost = dsl.SequenceMap(lambda x, y: x + 2 * y + (x == 299 and y == 300), i, j)
+    for sop, separable in ((dsl.SequenceMap(lambda x, y: x + 2 * y, i, j), True), (almost, False)):
+        root, leaves = _root_and_leaves(dsl.numerical(sop.named("root")), 300)
+        parts = additive_parts(root, leaves)
+        assert (parts is not None) == separable
+        if separable:
+            (gs,) = parts.values()  # f(x, 1) and f(0, y) - f(0, 1), over x = 0..299, y = 1..300
+            assert gs[0] == [x + 2.0 for x in range(300)] and gs[1] == [2.0 * k for k in range(300)]
 
 
 def test_select_on_a_stepped_copy_of_a_mean_is_refused_with_the_reason():
@@ -210,16 +235,18 @@ def test_onnxruntime_mlp_runs_the_exported_graph():
 
 def test_rounding_seen_only_by_onnxruntime_refuses(monkeypatch):
     """numpy's order of summation can be exact where onnxruntime's is not: the compiler
-    also runs MLPs with large pre-activations on onnxruntime, and its error counts."""
+    also runs MLPs with large pre-activations on onnxruntime, and its error counts (here
+    against the budget of an int output, which the model rounds: 1/4 with the safety
+    factor for other kernels)."""
     from rasp_ir.passes import to_transformer
 
     def off(inputs, dims, w1, b1, w2):
-        return onnxruntime_mlp(inputs, dims, w1, b1, w2) + 0.01
+        return onnxruntime_mlp(inputs, dims, w1, b1, w2) + 0.2
 
     monkeypatch.setattr(to_transformer, "onnxruntime_mlp", off)
     sop = dsl.numerical(dsl.SelectorWidth(dsl.Select(dsl.tokens, dsl.tokens, C.EQ)))
     program = rasp_ir.Program.from_dsl(sop, name="width")
-    with pytest.raises(rasp_ir.RaspCompileError, match="float32 leaves its result off by 0.005"):
+    with pytest.raises(rasp_ir.RaspCompileError, match="float32 leaves its result off by 0.1"):
         compile_to_transformer(program, ["a", "b"], 64)
 
 
@@ -331,3 +358,26 @@ def test_rounding_on_unselected_keys_only_scales_their_leak():
         _score_check(off_dim_error=1e-7, on_dim_error=1e-4)  # on selected keys: counted
     with pytest.raises(rasp_ir.errors.RaspCompileError, match="float32 rounding skews its attention"):
         _score_check(off_dim_error=1e-3, on_dim_error=1e-7)  # past 1% of the leak: counted
+
+
+def test_a_sum_of_head_outputs_is_one_numerical_mlp_with_int_outputs():
+    """`n * 100 + same * 10 + earlier` is a sum of one function per head output: it is
+    numerical (one dimension; as a one-hot it needs one per sum and an MLP over every
+    combination, a block more) and the MLP after the heads computes it piece by piece.
+    Its pieces step by 100, which float32 rounds to about 1e-3, past the tolerance of a
+    number: the model rounds the int output, so it comes back exact, as ints."""
+    source = """
+    full = select(1, 1, ==);
+    n = round(1 / aggregate(full, indicator(indices == 0)));
+    same = selector_width(select(tokens, tokens, ==));
+    earlier = selector_width(select(indices, indices, <));
+    combo = n * 100 + same * 10 + earlier;
+    """
+    program = rasp_ir.parse_rasp(source, output="combo")
+    model = rasp_ir.compile(program, vocab=["a", "b", "c"], max_seq_len=8)
+    assert model.summary().layers == 1 and model.encoding == "numerical"
+    rng = random.Random(1)
+    inputs = [list(t) for n in range(1, 6) for t in itertools.product("abc", repeat=n)]
+    inputs += [[rng.choice("abc") for _ in range(rng.randint(6, 8))] for _ in range(200)]
+    for tokens, got in zip(inputs, model.run(inputs)):
+        assert got == program.evaluate(tokens) and all(type(v) is int for v in got), tokens

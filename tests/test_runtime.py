@@ -19,6 +19,7 @@ from test_executor import (
     prev_token_model,
     random_batch,
     random_model,
+    rounding_model,
 )
 
 
@@ -62,6 +63,18 @@ def test_outputs_keep_their_kinds():
     (values,) = numerical.run([["a", "b", "a"]])
     assert all(type(v) is float for v in values)
     assert values == pytest.approx([0.5, 0.5, 0.5], abs=1e-6)
+
+
+def test_a_rounding_output_comes_back_as_ints(tmp_path):
+    ir = rounding_model()
+    model = CompiledModel.from_transformer(ir)
+    assert [node.op_type for node in model.onnx.graph.node][-1] == "Round"
+    assert model.metadata["rasp_ir.output_rounds"] == "true"
+    for runner in (model, TransformerExecutor(ir)):
+        out = runner.run([["a", "b", "c"]])
+        assert out == [[1, 2, -3]] and all(type(v) is int for v in out[0])
+    model.save(tmp_path / "rounds.onnx")
+    assert load_model(tmp_path / "rounds.onnx").run([["c", "a"]]) == [[-3, 1]]
 
 
 def test_numpy_ints_and_int_float_tokens_encode():

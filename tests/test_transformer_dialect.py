@@ -29,7 +29,7 @@ from rasp_ir.dialects.transformer import (
 )
 from rasp_ir.errors import RaspModelError
 
-from test_executor import identity_model, mean_model, mlp_model, prev_token_model, random_model
+from test_executor import identity_model, mean_model, mlp_model, prev_token_model, random_model, rounding_model
 
 
 def context() -> Context:
@@ -57,6 +57,7 @@ MODELS = {
     "mlp": mlp_model,
     "random": lambda: random_model(2, width=30),  # tensors over 100 values print as hex
     "numerical": lambda: random_model(4, categorical=False),
+    "rounding": rounding_model,
 }
 
 
@@ -285,6 +286,14 @@ def test_unembed_numerical_reads_one_dim():
     _fails(_model(unembed=lambda x: UnembedOp(x, Encoding.NUMERICAL, [0, 1])), "reads exactly one dim, not 2")
     _fails(
         _model(unembed=lambda x: UnembedOp(x, Encoding.NUMERICAL, [0], ["a"])), "a numerical output takes no 'values'"
+    )
+
+
+def test_only_a_numerical_unembed_rounds():
+    assert "numerical dims [0] rounds : !transformer.residual<2>" in print_ir(rounding_model())
+    _fails(
+        _model(unembed=lambda x: UnembedOp(x, Encoding.CATEGORICAL, [0, 1], ["a", "b"], rounds=True)),
+        "only a numerical output 'rounds'",
     )
 
 

@@ -51,6 +51,7 @@ from rasp_ir.runtime.metadata import (
     META_LAYOUT,
     META_MAX_SEQ_LEN,
     META_NAME,
+    META_OUTPUT_ROUNDS,
     META_OUTPUT_VALUES,
     META_SOURCE,
     META_SUMMARY,
@@ -193,7 +194,11 @@ def to_onnx(
         out_type = TensorProto.INT64
     else:
         squeeze_axes = g.const("unembed.squeeze_axes", np.array([2], dtype=np.int64))
-        g.nodes.append(helper.make_node("Squeeze", ["scores", squeeze_axes], ["output"], name="unembed.value"))
+        if unembed.rounds_to_int:  # an int output: exact once rounded (the compiler keeps errors < 1/4)
+            value = g.op("Squeeze", ["scores", squeeze_axes], "unembed.value")
+            g.nodes.append(helper.make_node("Round", [value], ["output"], name="unembed.round"))
+        else:
+            g.nodes.append(helper.make_node("Squeeze", ["scores", squeeze_axes], ["output"], name="unembed.value"))
         out_type = TensorProto.FLOAT
 
     # -- run-time guards: the largest of each guarded aggregate's one-hot dims --------- #
@@ -252,6 +257,7 @@ def to_onnx(
         META_MAX_SEQ_LEN: str(model.seq_len),
         META_ENCODING: "categorical" if unembed.is_categorical else "numerical",
         META_OUTPUT_VALUES: _json(list(unembed.value_table) if unembed.value_table is not None else None),
+        META_OUTPUT_ROUNDS: _json(unembed.rounds_to_int),
         META_TOLERANCE: repr(model.tolerance_value),
         META_LAYOUT: _json(model.layout_labels),
         META_SUMMARY: _json(summary.to_dict()),

@@ -32,7 +32,8 @@ Structure (checked by the verifiers):
 - `vocab` is a `#rasp.values` (ids 0..V-1 in that order), `bos` a `#rasp.value` not in it;
   `max_seq_len` an i64 >= 1; `tolerance` an f64 (default 1e-3, `DEFAULT_TOLERANCE`).
 - unembed: `dims` are distinct and < D; categorical needs `values`, one per dim (a
-  `#rasp.values`, so distinct); numerical reads exactly one dim and has no `values`.
+  `#rasp.values`, so distinct); numerical reads exactly one dim and has no `values`;
+  only a numerical one may say `rounds`.
 - `guards ["%sort = rasp.aggregate" [5, 6, 7], ...]` (optional, after `tolerance`): the
   categorical aggregates whose selector the compiler could not prove to select at most
   one position, each with the one-hot dims of its output (distinct, < D, at least one).
@@ -49,7 +50,8 @@ Computation (normative; the numpy executor and the ONNX backend compute exactly 
   mask. Heads in one layer may have different dk/dv.
 - mlp: `x = x + relu(x@w1 + b1)@w2 + b2` (`w1 [D,H]`, `b1 [H]`, `w2 [H,D]`, `b2 [D]`).
 - unembed, categorical: `scores = x[..., dims]`, output index = argmax (first max wins),
-  decoded value = `values[index]`. Numerical: one dim, output value = `x[..., dims[0]]`.
+  decoded value = `values[index]`. Numerical: one dim, output value = `x[..., dims[0]]`,
+  rounded to the nearest int (half to even) where the unembed `rounds`.
   Outputs leave out the BOS position.
 - guards: per guard and position, `max(x[..., dims])` of the final residual (no layer
   writes an s-op's dims twice). A categorical aggregate writes a one-hot row where it
@@ -95,6 +97,7 @@ from xdsl.dialects.builtin import (
     IntAttr,
     IntegerAttr,
     StringAttr,
+    UnitAttr,
     SymbolNameConstraint,
     TensorType,
     f32,
@@ -616,7 +619,11 @@ class UnembedOp(IRDLOperation):
 
         transformer.unembed %2 categorical dims [3, 4] values ["a", "b"] : !transformer.residual<5>
         transformer.unembed %2 numerical dims [6] : !transformer.residual<7>
-    """
+        transformer.unembed %2 numerical dims [6] rounds : !transformer.residual<7>
+
+    `rounds`: the output s-op holds ints, and the decoder rounds the numerical output to
+    the nearest int (the compiler keeps its float32 error under a quarter, so the result
+    is exact)."""
 
     name = "transformer.unembed"
 
@@ -625,11 +632,13 @@ class UnembedOp(IRDLOperation):
     dims = prop_def(DenseArrayBase[I64])
     values = opt_prop_def(ValuesAttr)
     label = opt_prop_def(StringAttr)
+    rounds = opt_prop_def(UnitAttr)
 
     traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ModelOp)))
 
     assembly_format = (
-        "$input $encoding `dims` $dims (`values` $values^)? (`label` $label^)? attr-dict `:` type($input)"
+        "$input $encoding `dims` $dims (`values` $values^)? (`rounds` $rounds^)? (`label` $label^)? attr-dict "
+        "`:` type($input)"
     )
 
     def __init__(
@@ -639,6 +648,7 @@ class UnembedOp(IRDLOperation):
         dims: Sequence[int],
         values: Sequence[Value] | ValuesAttr | None = None,
         label: str | StringAttr | None = None,
+        rounds: bool = False,
     ):
         if isinstance(encoding, Encoding):
             encoding = EncodingAttr(encoding)
@@ -649,7 +659,13 @@ class UnembedOp(IRDLOperation):
         }
         if values is not None:
             props["values"] = values if isinstance(values, ValuesAttr) else ValuesAttr(tuple(values))
+        if rounds:
+            props["rounds"] = UnitAttr()
         super().__init__(operands=[SSAValue.get(input)], properties=props)
+
+    @property
+    def rounds_to_int(self) -> bool:
+        return self.rounds is not None
 
     @property
     def is_categorical(self) -> bool:
@@ -689,6 +705,8 @@ class UnembedOp(IRDLOperation):
                 raise VerifyException(f"'{self.name}': a numerical output reads exactly one dim, not {len(dims)}")
             if self.values is not None:
                 raise VerifyException(f"'{self.name}': a numerical output takes no 'values' table")
+        if self.rounds is not None and self.is_categorical:
+            raise VerifyException(f"'{self.name}': only a numerical output 'rounds' (to ints)")
 
 
 @irdl_op_definition

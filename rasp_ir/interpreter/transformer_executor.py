@@ -112,6 +112,7 @@ class TransformerExecutor:
                 self.stage_names.append(f"{i}: mlp (hidden {layer.hidden})")
         unembed = op.unembed
         self.encoding = CATEGORICAL if unembed.is_categorical else NUMERICAL
+        self.rounds = unembed.rounds_to_int
         self.dims = np.asarray(unembed.dim_list, dtype=np.int64)
         self.guards: list[tuple[str, np.ndarray]] = [
             (label, np.asarray(dims, dtype=np.int64)) for label, dims in op.guard_list
@@ -122,6 +123,7 @@ class TransformerExecutor:
             max_seq_len=op.seq_len,
             encoding=self.encoding,
             values=unembed.value_table,
+            rounds=self.rounds,
         )
 
     # -- the forward pass ---------------------------------------------------- #
@@ -179,6 +181,8 @@ class TransformerExecutor:
         scores = x[:, 1:, :][..., self.dims]
         if self.encoding == CATEGORICAL:
             return np.argmax(scores, axis=-1).astype(np.int64), scores
+        if self.rounds:
+            return np.round(scores[..., 0]), scores  # half to even, as ONNX's Round
         return scores[..., 0], scores
 
     # -- public API ------------------------------------------------------------ #

@@ -68,7 +68,7 @@ def prune_model(model: ModelOp) -> ModelOp:
     unembed = model.unembed
     body.append(
         UnembedOp(current, unembed.encoding, [new_index[d] for d in unembed.dim_list], unembed.value_table,
-                  label=unembed.label_text)
+                  label=unembed.label_text, rounds=unembed.rounds_to_int)
     )
     pruned = ModelOp(
         model.model_name,

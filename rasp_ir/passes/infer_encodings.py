@@ -37,6 +37,7 @@ from rasp_ir.dialects.rasp import (
     ValueKind,
     format_value,
     known_values,
+    value_key,
 )
 from rasp_ir.analysis.encodings import aggregate_encoding
 from rasp_ir.errors import RaspCompileError
@@ -54,6 +55,24 @@ def required_encoding(use_op: Operation, operand_index: int) -> Encoding | None:
     if isinstance(use_op, LinearSequenceMapOp) and _encoding(use_op.result) == Encoding.CATEGORICAL:
         return Encoding.CATEGORICAL
     return None
+
+
+def _is_sum(op: Operation) -> bool:
+    """A sequence_map of numbers whose table is a sum of one function per operand,
+    f(a, b) = g(a) + h(b) (`a + b`, `100 * a + b`): a linear form, like a
+    `linear_sequence_map`. As a number, an MLP computes it piece by piece from its
+    inputs; as a one-hot it needs a dimension per sum and all the combinations."""
+    if not isinstance(op, SequenceMapOp):
+        return False
+    entries = {(value_key(a), value_key(b)): out for (a, b), out in op.table.data}
+    if not entries or not all(isinstance(out, int | float) and not isinstance(out, bool) for out in entries.values()):
+        return False
+    a0, b0 = next(iter(entries))
+    for (a, b), out in entries.items():
+        corners = (entries.get((a, b0)), entries.get((a0, b)))
+        if None in corners or abs(out - corners[0] - corners[1] + entries[(a0, b0)]) > 1e-9 * max(1.0, abs(out)):
+            return False
+    return True
 
 
 def _encoding(value: SSAValue) -> Encoding | None:
@@ -102,7 +121,7 @@ class InferEncodingsPass(ModulePass):
                 needs = {required_encoding(use.operation, use.index) for use in result.uses} - {None}
                 if Encoding.CATEGORICAL in needs or result.type.value_kind == ValueKind.STR:
                     choice = Encoding.CATEGORICAL
-                elif Encoding.NUMERICAL in needs or isinstance(inner, LinearSequenceMapOp):
+                elif Encoding.NUMERICAL in needs or isinstance(inner, LinearSequenceMapOp) or _is_sum(inner):
                     choice = Encoding.NUMERICAL
                 else:
                     choice = Encoding.CATEGORICAL

@@ -89,6 +89,7 @@ from rasp_ir.passes.allocate_layers import (
 from rasp_ir.passes.fusion import (
     FLOAT32_EPS,
     PRECISION_SPLIT,
+    ROUNDED_OUTPUT_BUDGET,
     FusionPlan,
     Leaf,
     additive_parts,
@@ -103,6 +104,7 @@ from rasp_ir.passes.fusion import (
     threshold_cover,
     plan_fusion,
     read_only_by_heads,
+    rounded_output,
     width_bos_weight,
     representable_units,
     tabulate,
@@ -826,7 +828,7 @@ class Lowering:
         mlp = MLPWeights(self.d)
         if parts is not None:
             self.additive_units(mlp, leaves, parts, self.dims(result)[0])
-            self.measure_rounding(op, mlp, leaves, tabulate(op, leaves))
+            self.measure_rounding(op, mlp, leaves, tabulate(op, leaves), additive=True)
             return mlp
         if found is not None:
             self.cover_units(mlp, found, leaves, result)
@@ -876,9 +878,9 @@ class Lowering:
         pre-activations are large (`kernel_rounding`; scaled by KERNEL_SAFETY /
         ROUNDING_SAFETY, zeros elsewhere); None when that is too large to run here."""
         out = self.dims(result)
-        keys = list(table) if keys is None else keys
-        if len(keys) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
+        if (len(table) if keys is None else len(keys)) * max(len(mlp.w1), len(out)) > MAX_MEASURED_MLP:
             return None
+        keys = list(table) if keys is None else keys
         w1 = np.stack(mlp.w1, axis=1)
         reads = np.flatnonzero(np.any(w1 != 0.0, axis=1))
         column = {int(d): i for i, d in enumerate(reads)}
@@ -921,7 +923,13 @@ class Lowering:
         return written.astype(np.float64), exact, other
 
     def measure_rounding(
-        self, op: Operation, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, keys: list[tuple] | None = None
+        self,
+        op: Operation,
+        mlp: MLPWeights,
+        leaves: list[Leaf],
+        table: Mapping,
+        keys: list[tuple] | None = None,
+        additive: bool = False,
     ) -> None:
         """Run a step MLP on every combination of its leaves' values that can occur (`keys`)
         in float32, with numpy and (large pre-activations) onnxruntime, and keep what
@@ -931,11 +939,15 @@ class Lowering:
         A one-hot keeps its errors per combination (`onehot_error`, read by heads) and on
         its dim that is on (`onehot_on_error`, what MLPs reading it inherit); a number
         must stay within a quarter of the tolerance (with ROUNDING_SAFETY for kernels that
-        sum in another order)."""
+        sum in another order). A sum of one piece per leaf (`additive`) too large to run
+        on every combination is run on each leaf's values alone (`additive_error`)."""
         result = op.results[0]
         if not mlp.w1:
             return  # no units: the result is 0 everywhere, exactly
         grid = self.run_on_grid(mlp, leaves, table, result, keys)
+        if grid is None and additive:
+            bound = self.additive_error(mlp, leaves, table, result)
+            grid = (np.full((1, 1), bound), np.zeros((1, 1)), np.zeros((1, 1)))
         if grid is None:  # too large to run: every unit's pre-activation as large as it can be
             bound = np.ones(self.d)
             for value, dims in self.layout.dims.items():
@@ -955,7 +967,7 @@ class Lowering:
             error = np.nan_to_num(error, nan=np.inf, posinf=np.inf, neginf=-np.inf)
         worst = float(np.abs(error).max(initial=0.0))
         if self.layout.is_numerical(result):
-            budget = self.tolerance / 4.0
+            budget = ROUNDED_OUTPUT_BUDGET if rounded_output(result) else self.tolerance / 4.0
             if result in self.joint_code_values:  # the noise `fusion.leaf_noise` assumed
                 budget = min(budget, MLP_OUTPUT_NOISE * self.value_bound(result))
             if ROUNDING_SAFETY * worst > budget:
@@ -977,6 +989,41 @@ class Lowering:
                 f"rasp-to-transformer: {describe(op)}: float32 rounding of its steps reaches a quarter "
                 "on a one-hot dim; give it fewer values (lower max_seq_len or the vocabulary)"
             )
+
+    def additive_error(self, mlp: MLPWeights, leaves: list[Leaf], table: Mapping, result: SSAValue) -> float:
+        """The float32 error of an MLP that sums one piece per numerical leaf behind each
+        categorical gate, bounded from runs on a cross of inputs: per gate, every leaf's
+        values with the others at a base point. Closed gates write exact zeros and each
+        piece reads only its own leaf, so the error anywhere is the base point's plus, per
+        leaf, how far that leaf's value moves it."""
+        numerical = [i for i, leaf in enumerate(leaves) if leaf.numerical]
+        keys: list[tuple] = []
+        gates: list[tuple[int, list[tuple[int, int]]]] = []  # base row, each leaf's rows
+        for combo in product(*(leaf.raw_values()[:1] if leaf.numerical else leaf.raw_values() for leaf in leaves)):
+            base = tuple(value_key(v) for v in combo)
+            base_row, spans = len(keys), []
+            keys.append(base)
+            for i in numerical:
+                start = len(keys)
+                keys.extend(base[:i] + (value_key(v),) + base[i + 1 :] for v in leaves[i].raw_values()[1:])
+                spans.append((start, len(keys)))
+            gates.append((base_row, spans))
+        grid = self.run_on_grid(mlp, leaves, table, result, keys)
+        if grid is None:
+            raise RaspCompileError(
+                f"rasp-to-transformer: {describe(result.owner)}: its MLP has too many gates to measure its "
+                "rounding; lower max_seq_len or give its inputs fewer values"
+            )
+        written, exact, other = grid
+        error = (written - exact)[:, 0]
+        error = np.where(other[:, 0] > np.abs(error), np.where(error < 0.0, -other[:, 0], other[:, 0]), error)
+        error = np.nan_to_num(error, nan=np.inf, posinf=np.inf, neginf=-np.inf)
+        worst = 0.0
+        for base_row, spans in gates:
+            e0 = float(error[base_row])
+            bound = abs(e0) + sum(float(np.abs(error[a:b] - e0).max(initial=0.0)) for a, b in spans)
+            worst = max(worst, bound)
+        return worst
 
     def additive_units(
         self, mlp: MLPWeights, leaves: list[Leaf], parts: dict[tuple, list[list[float]]], out: int
@@ -1236,7 +1283,8 @@ def lower_program(program: ProgramOp, tolerance: float) -> ModelOp:
     output = program.output.value
     assert isinstance(output.type, SOpType)
     if output.type.is_numerical:
-        unembed = UnembedOp(current, Encoding.NUMERICAL, layout.dims[output], label="output")
+        rounds = output.type.value_kind == ValueKind.INT  # exact once rounded: errors stay under 1/4
+        unembed = UnembedOp(current, Encoding.NUMERICAL, layout.dims[output], label="output", rounds=rounds)
     else:
         unembed = UnembedOp(current, Encoding.CATEGORICAL, layout.dims[output], layout.values[output], label="output")
     body.append(unembed)

@@ -51,6 +51,8 @@ class Codec:
     max_seq_len: int
     encoding: str = CATEGORICAL
     values: tuple[Any, ...] | None = None
+    rounds: bool = False
+    """A numerical output of ints (already rounded by the model): decoded as ints."""
     _ids: dict[tuple[str, Any], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,8 +136,9 @@ class Codec:
         """Outputs `[B, S]` (BOS already left out) -> one list of values per sequence."""
         result: list[list[Any]] = []
         if self.encoding == NUMERICAL:
+            number = (lambda x: int(round(x))) if self.rounds else float
             for row, n in zip(outputs, lengths):
-                result.append([float(x) for x in row[:n].tolist()])
+                result.append([number(x) for x in row[:n].tolist()])
         else:
             table = self.values or ()
             for row, n in zip(outputs, lengths):

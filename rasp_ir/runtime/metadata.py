@@ -12,6 +12,8 @@ The ONNX backend writes them and the runtime reads them; structured values are J
     rasp_ir.max_seq_len      int
     rasp_ir.encoding         "categorical" or "numerical"
     rasp_ir.output_values    JSON list (categorical: the graph's `output` indexes it) or null
+    rasp_ir.output_rounds    JSON bool: a numerical output of ints, which the graph rounds and
+                             the runtime returns as ints (absent in older models: false)
     rasp_ir.tolerance        float: the absolute tolerance of numerical outputs
     rasp_ir.layout           JSON list of residual dimension labels
     rasp_ir.summary          JSON of `ModelSummary` (layers, heads_per_layer, ...)
@@ -39,6 +41,7 @@ META_BOS_ID = "rasp_ir.bos_id"
 META_MAX_SEQ_LEN = "rasp_ir.max_seq_len"
 META_ENCODING = "rasp_ir.encoding"
 META_OUTPUT_VALUES = "rasp_ir.output_values"
+META_OUTPUT_ROUNDS = "rasp_ir.output_rounds"
 META_TOLERANCE = "rasp_ir.tolerance"
 META_LAYOUT = "rasp_ir.layout"
 META_SUMMARY = "rasp_ir.summary"

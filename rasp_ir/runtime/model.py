@@ -36,6 +36,7 @@ from rasp_ir.runtime.metadata import (
     META_GUARDS,
     META_MAX_SEQ_LEN,
     META_NAME,
+    META_OUTPUT_ROUNDS,
     META_OUTPUT_VALUES,
     META_SOURCE,
     META_SUMMARY,
@@ -111,6 +112,7 @@ class CompiledModel:
             max_seq_len=_field(meta, META_MAX_SEQ_LEN, where, int),
             encoding=encoding,
             values=tuple(values) if values is not None else None,
+            rounds=META_OUTPUT_ROUNDS in meta and _field(meta, META_OUTPUT_ROUNDS, where) is True,
         )
         if self.codec.max_seq_len < 1:
             raise RaspModelError(

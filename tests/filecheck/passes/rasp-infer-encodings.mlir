@@ -6,6 +6,8 @@
 // conversion map (identity table, new type) is inserted for the use that needs the
 // other encoding. An encoding the user wrote is never changed. The pass infers the
 // value sets it needs itself, so it also runs without rasp-infer-values first.
+// A sequence_map whose table is a sum of one function per operand (@sum: 10 * i + t) is
+// a linear form too, numerical unless a use needs a one-hot; a product (@product) is not.
 //
 // RUN: rasp-opt %s -p rasp-infer-values,rasp-infer-encodings | filecheck %s
 // RUN: rasp-opt %s -p rasp-infer-encodings | filecheck %s
@@ -42,3 +44,23 @@ rasp.program @enc vocab [0, 1] max_seq_len 3 {
 // CHECK-NEXT: %sum = rasp.linear_sequence_map %mean, %lin {{.*}}: !rasp.sop<num, float>, !rasp.sop<num, int> -> !rasp.sop<num, float>
 // CHECK-NEXT: %out = rasp.linear_sequence_map %sum, %user {{.*}}: !rasp.sop<num, float>, !rasp.sop<num, int> -> !rasp.sop<num, float>
 // CHECK-NEXT: rasp.output %out : !rasp.sop<num, float>
+
+rasp.program @sum vocab [0, 1] max_seq_len 2 {
+  %t = rasp.tokens : !rasp.sop<int>
+  %i = rasp.indices : !rasp.sop<int>
+  %s = rasp.sequence_map %t, %i, [(0, 0) -> 0, (0, 1) -> 10, (1, 0) -> 1, (1, 1) -> 11] : !rasp.sop<int>, !rasp.sop<int> -> !rasp.sop<int>
+  rasp.output %s : !rasp.sop<int>
+}
+
+// CHECK-LABEL: rasp.program @sum
+// CHECK:       %s = rasp.sequence_map %t, %i, {{.*}} : !rasp.sop<cat, int>, !rasp.sop<cat, int> -> !rasp.sop<num, int>
+
+rasp.program @product vocab [1, 2] max_seq_len 2 {
+  %t = rasp.tokens : !rasp.sop<int>
+  %i = rasp.indices : !rasp.sop<int>
+  %p = rasp.sequence_map %t, %i, [(1, 0) -> 0, (1, 1) -> 1, (2, 0) -> 0, (2, 1) -> 2] : !rasp.sop<int>, !rasp.sop<int> -> !rasp.sop<int>
+  rasp.output %p : !rasp.sop<int>
+}
+
+// CHECK-LABEL: rasp.program @product
+// CHECK:       %p = rasp.sequence_map %t, %i, {{.*}} : !rasp.sop<cat, int>, !rasp.sop<cat, int> -> !rasp.sop<cat, int>

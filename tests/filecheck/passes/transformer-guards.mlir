@@ -24,4 +24,4 @@ rasp.program @geq vocab [8, 29] max_seq_len 3 {
 
 // CHECK:      transformer.model @geq layout ["one", "bos", "t=8", "t=29", "agg=0", "agg=1", "agg=2", "big"] vocab [8, 29] bos "BOS" max_seq_len 3
 // CHECK-SAME:   guards ["%agg = rasp.aggregate" [4, 5, 6]] {
-// CHECK:        transformer.unembed %{{.*}} numerical dims [7] label "output" : !transformer.residual<8>
+// CHECK:        transformer.unembed %{{.*}} numerical dims [7] rounds label "output" : !transformer.residual<8>
