@@ -183,3 +183,37 @@ def test_the_grid_evaluation_agrees_with_the_lazy_table_and_classes_are_intercha
     for members in classes:
         for j in range(len(points[1])):
             assert len({grid[i, j] for i in members}) == 1
+
+
+def test_a_table_too_large_to_tabulate_is_covered_by_fixing_the_leaves_that_choose():
+    """`or` over k of (b_k and q == k), 20 booleans and a q of 20 values: 2^20 * 20
+    combinations, past COVER_LIMIT, yet with q fixed only b_q matters. The cover fixes
+    the leaf most ops read (q, by 20) and covers what is left: two cubes per value of q.
+    Every sampled combination lies in exactly one cube, which holds the function's value."""
+    from functools import reduce
+
+    from rasp_ir.dialects.rasp import value_key
+    from rasp_ir.passes.fusion import COVER_LIMIT, Leaf, lookup_cover, tabulate
+
+    q = Map(lambda t: t, tokens).named("q")
+    bs = [Map(lambda i, k=k: i == k, indices).named(f"b{k}") for k in range(20)]
+    terms = [SequenceMap(lambda b, v, k=k: b and v == k, b, q) for k, b in enumerate(bs)]
+    out = reduce(lambda x, y: SequenceMap(lambda a, b: a or b, x, y), terms).named("out")
+    module = compile_to_transformer(
+        rasp_ir.Program.from_dsl(out), list(range(20)), 20, pipeline="rasp-materialize-tables,rasp-infer-values"
+    )
+    body = list(next(op for op in module.walk() if isinstance(op, ProgramOp)).body.block.ops)
+    named = {op.results[0].name_hint: op for op in body if op.results}
+    leaves = [Leaf(named[f"b{k}"].results[0]) for k in range(20)] + [Leaf(named["q"].results[0])]
+    assert 2**20 * 20 > COVER_LIMIT
+    found = lookup_cover(named["out"], leaves)
+    assert found is not None and len(found.cubes) <= 2 * 20 + 1
+    table = tabulate(named["out"], leaves)
+    rng = random.Random(0)
+    for _ in range(400):
+        point = [rng.randrange(len(leaf.raw_values())) for leaf in leaves]
+        classes = [next(c for c, members in enumerate(of_leaf) if i in members) for i, of_leaf in zip(point, found.classes)]
+        hits = [cube for cube in found.cubes if all(s is None or c in s for s, c in zip(cube.sets, classes))]
+        assert len(hits) == 1
+        key = tuple(value_key(leaf.raw_values()[i]) for leaf, i in zip(leaves, point))
+        assert value_key(found.outputs[hits[0].output]) == value_key(table[key])

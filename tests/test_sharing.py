@@ -66,3 +66,31 @@ def test_sharing_costs_no_block():
     inputs = [[1], [1, 1], [2, 1, 2], [3, 3, 1, 1], [1, 2, 3, 1], [2, 2, 2, 2]]
     for tokens_, got in zip(inputs, model.run(inputs)):
         assert all(abs(a - b) < 1e-3 for a, b in zip(got, program.evaluate(tokens_)))
+
+
+def test_a_huge_table_elsewhere_does_not_stop_sharing(monkeypatch):
+    """Sharing weighs the table entries it saves against all MLPs' hidden units; a lookup
+    whose table is astronomically large (rover's `posres`, 2^30 combinations, built as a
+    cover of a few thousand cubes) counts as at most COVER_LIMIT, or no saving would ever
+    weigh enough. Here a fake MLP with a table of 2^60 or more entries is added to
+    Dyck-1's plan: its `balance` is still shared."""
+    from rasp_ir.dialects.rasp import AggregateOp
+    from rasp_ir.passes import allocate_layers
+    from rasp_ir.passes.fusion import Leaf, plan_fusion, table_size
+
+    def with_huge_table(program, max_hidden):
+        plan = plan_fusion(program, max_hidden)
+        head = next(op for op in program.body.block.ops if isinstance(op, AggregateOp))
+        some = next(leaf for leaves in plan.leaves.values() for leaf in leaves if len(leaf.raw_values()) > 1)
+        plan.leaves[head] = [Leaf(some.value, some.scratch)] * 60
+        assert table_size(plan.leaves[head]) >= 2**60
+        return plan
+
+    monkeypatch.setattr(allocate_layers, "plan_fusion", with_huge_table)
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        dyck1 = importlib.import_module("dyck1")
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    ops = allocated_ops(rasp_ir.Program.from_dsl(dyck1.program), ["(", ")", "x"], 10)
+    assert SHARED in ops["balance"].attributes

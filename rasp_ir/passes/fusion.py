@@ -15,6 +15,10 @@ computed by one MLP straight from its *leaves*, the nearest s-ops that are alrea
 in the residual stream; the element-wise ops in between are *fused* into it and take
 no dimensions at all. A selector_width is a leaf through its head's scratch
 dimension (BOS's share b/(b+w)), so decoding it fuses into whatever reads it.
+A function of one-hots (and of numerical leaves read only at an extreme) may instead be a
+lookup over disjoint cubes (`lookup_cover`): tabulated over one value per class of
+values it cannot tell apart, or, past COVER_LIMIT combinations, by fixing the leaves that
+choose among the others (`_split_cover`).
 
 When a fused function would need more hidden units than `max_hidden`, steps finer
 than its inputs' noise, or steps whose float32 rounding (`step_rounding`,
@@ -304,6 +308,52 @@ def _grid_value(
     return found
 
 
+class GridTooLarge(Exception):
+    """An op's values would take more entries than allowed (`_factor_value`)."""
+
+
+Factor = tuple[tuple[int, ...], np.ndarray, list[tuple]]
+"""An s-op of a fused function over the leaves it depends on: (those leaves' axes,
+sorted; ids over them, one array axis each; the value keys the ids index)."""
+
+
+def _factor_value(value: SSAValue, env: dict[SSAValue, Factor], limit: int) -> Factor:
+    """`_grid_value` over only the leaves each s-op depends on: an array drops every axis
+    it is constant along, so a function of many leaves that, with some fixed, depends on
+    few stays small. GridTooLarge where an op would take more than `limit` entries."""
+    if value in env:
+        return env[value]
+    assert isinstance(value.type, SOpType)
+    kind = value.type.value_kind
+    owner = value.owner
+    if isinstance(owner, ConstantOp):
+        found: Factor = ((), np.zeros((), dtype=np.int64), [value_key(normalize_value(owner.value.data, kind))])
+    elif isinstance(owner, MapOp | SequenceMapOp | LinearSequenceMapOp):
+        operands = [_factor_value(v, env, limit) for v in owner.operands]
+        size = {a: n for axes, ids, _ in operands for a, n in zip(axes, ids.shape)}
+        axes = tuple(sorted(size))
+        if math.prod(size.values()) > limit:
+            raise GridTooLarge
+        compute = _entry_function(owner, kind)
+        outputs: dict[tuple, int] = {}
+        lut = np.full([len(keys) for _, _, keys in operands], -1, dtype=np.int64)
+        for args in product(*(range(len(keys)) for _, _, keys in operands)):
+            out = compute(tuple(keys[i] for (_, _, keys), i in zip(operands, args)))
+            if out is not None:
+                lut[args] = outputs.setdefault(out, len(outputs))
+        ids = lut[tuple(ids.reshape([size[a] if a in own else 1 for a in axes]) for own, ids, _ in operands)]
+        if (ids < 0).any():  # tables cover their inputs' value sets: this is a bug
+            raise RaspCompileError(f"internal error: fusing into '{owner.name}'{_named(owner)}, a table lacks an entry")
+        ids = np.broadcast_to(ids, [size[a] for a in axes])
+        kept = [p for p in range(len(axes)) if not (ids == ids.take([0], axis=p)).all()]
+        ids = ids[tuple(slice(None) if p in kept else 0 for p in range(len(axes)))]
+        found = (tuple(axes[p] for p in kept), np.ascontiguousarray(ids), list(outputs))
+    else:
+        raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
+    env[value] = found
+    return found
+
+
 def _entry_function(op: Operation, kind: ValueKind) -> Callable[[tuple], tuple | None]:
     """The value key an element-wise op computes from its operands' value keys (None
     where its table has no entry)."""
@@ -484,15 +534,92 @@ def _lookup_cover(root: Operation, leaves: Sequence[Leaf]) -> LookupCover | None
             classes.append(_value_classes(root, leaf, leaf_values))
         thresholds.append(found)
     points = [[leaf.raw_values()[members[0]] for members in of_leaf] for leaf, of_leaf in zip(leaves, classes)]
-    sizes = [len(p) for p in points]
-    count = math.prod(sizes)
-    if count > COVER_LIMIT:
+    if math.prod(len(p) for p in points) <= COVER_LIMIT:
+        grid, outputs = grid_table(root, leaves, points)
+        cubes = cover(grid)
+    elif (found := _split_cover(root, leaves, points)) is not None:
+        cubes, outputs = found
+    else:
         return None
-    grid, outputs = grid_table(root, leaves, points)
-    cubes = cover(grid)
     flat = any(t is not None for t in thresholds)
     default = None if flat else default_output(cubes)
     return LookupCover(tuple(cubes), tuple(outputs), default, tuple(thresholds), tuple(classes))
+
+
+SPLIT_COVER_CUBES = 1 << 14
+"""Most cubes `_split_cover` builds before it gives up (each is at least one unit)."""
+
+
+def _split_cover(
+    root: Operation, leaves: Sequence[Leaf], points: Sequence[Sequence[Value]]
+) -> tuple[list[Cube], list[Value]] | None:
+    """Disjoint cubes for a table too large to tabulate (more than COVER_LIMIT
+    combinations of `points`, one value per class): fix the leaf that most ops read to
+    each of its classes in turn and evaluate what the function is then, keeping only the
+    leaves it still depends on (`_grid_value` with a limit); cover that, or fix another
+    leaf. A function in which a few leaves choose among many others has a small cover
+    though its table is huge (rover's `posres`: per query token, one of some 30 booleans).
+    None past SPLIT_COVER_CUBES cubes."""
+    leaf_values = {leaf.value for leaf in leaves}
+    readers = [len(_readers(root, leaf.value, leaf_values)) for leaf in leaves]
+    outputs: dict[tuple, int] = {}
+    cubes: list[Cube] = []
+
+    def visit(fixed: dict[int, int]) -> bool:
+        env: dict[SSAValue, Factor] = {}
+        for axis, (leaf, raws) in enumerate(zip(leaves, points)):
+            if axis in fixed:
+                env[leaf.value] = ((), np.zeros((), dtype=np.int64), [value_key(leaf.decode(raws[fixed[axis]]))])
+            else:
+                env[leaf.value] = ((axis,), np.arange(len(raws)), [value_key(leaf.decode(raw)) for raw in raws])
+        try:
+            axes, ids, keys = _factor_value(root.results[0], env, COVER_LIMIT)
+        except GridTooLarge:
+            free = [i for i in range(len(leaves)) if i not in fixed and len(points[i]) > 1]
+            if not free:
+                return False
+            j = max(free, key=lambda i: (readers[i], -len(points[i])))
+            return all(visit({**fixed, j: c}) for c in range(len(points[j])))
+        remap = np.array([outputs.setdefault(key, len(outputs)) for key in keys], dtype=np.int64)
+        for cube in cover(remap[ids]):
+            sets: list[tuple[int, ...] | None] = [None] * len(leaves)  # any value where it does not matter
+            for i, c in fixed.items():
+                sets[i] = (c,)
+            for axis, s in zip(axes, cube.sets):
+                sets[axis] = s
+            cubes.append(Cube(tuple(sets), cube.output))
+        return len(cubes) <= SPLIT_COVER_CUBES
+
+    if not visit({}):
+        return None
+    sizes = [len(p) for p in points]
+    return _merged(cubes, sizes), [key[1] for key in outputs]
+
+
+def _merged(cubes: list[Cube], sizes: Sequence[int]) -> list[Cube]:
+    """Cubes that differ only in one leaf's set and write the same output, as one cube
+    over the union of those sets (still a partition): fixing a leaf splits every branch
+    by it, also where the function then does not depend on it."""
+    changed = True
+    while changed:
+        changed = False
+        for j in range(len(sizes)):
+            groups: dict[tuple, list[Cube]] = {}
+            for cube in cubes:
+                groups.setdefault((cube.sets[:j] + cube.sets[j + 1 :], cube.output), []).append(cube)
+            if all(len(group) == 1 for group in groups.values()):
+                continue
+            changed = True
+            cubes = []
+            for group in groups.values():
+                if len(group) == 1:
+                    cubes.append(group[0])
+                    continue
+                union = sorted(c for cube in group for c in (cube.sets[j] or range(sizes[j])))
+                sets = list(group[0].sets)
+                sets[j] = None if len(union) == sizes[j] else tuple(union)
+                cubes.append(Cube(tuple(sets), group[0].output))
+    return cubes
 
 
 def _value_classes(root: Operation, leaf: Leaf, leaf_values: set[SSAValue]) -> tuple[tuple[int, ...], ...]:
@@ -1213,6 +1340,9 @@ class FusionPlan:
     """Maps of a categorical head output (an aggregate or a width) that only heads read:
     those heads read them through that output's one-hot (value -> that output), so they
     take no MLP and no dimensions (`head_fold_base`)."""
+    max_hidden: int = DEFAULT_MAX_HIDDEN
+    """The hidden units one MLP may have: an MLP whose table is larger is a cube cover
+    or steps, within it (`shared_subexpressions` counts it as at most that)."""
 
 
 def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str | None:
@@ -1234,7 +1364,7 @@ def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str
 
 def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> FusionPlan:
     """Decide which s-ops live in the residual stream and the leaves of each MLP."""
-    plan = FusionPlan()
+    plan = FusionPlan(max_hidden=max_hidden)
     ops = list(program.body.block.ops)
     sources: dict[SSAValue, str | None] = {}
     for op in ops:
@@ -1338,8 +1468,11 @@ def shared_subexpressions(
             cones[value] = found
         return cones[value]
 
+    def size(leaves: Sequence[Leaf]) -> int:
+        return min(table_size(leaves), COVER_LIMIT)
+
     width = sum(_dims(value) for value in stop)
-    hidden = sum(table_size(leaves) for leaves in plan.leaves.values())
+    hidden = sum(min(table_size(leaves), plan.max_hidden) for leaves in plan.leaves.values())
     readers: dict[SSAValue, list[Operation]] = {}
     for root in plan.leaves:
         if not isinstance(root, ELEMENTWISE):
@@ -1353,8 +1486,8 @@ def shared_subexpressions(
         if any(stage_of(root.results[0]) <= stage for root in roots):
             continue
         with_value = plan.materialized | {value}
-        before = sum(table_size(plan.leaves[root]) for root in roots)
-        after = table_size(own) + sum(table_size(cone_leaves(root, with_value, plan.embedded)) for root in roots)
+        before = sum(size(plan.leaves[root]) for root in roots)
+        after = size(own) + sum(size(cone_leaves(root, with_value, plan.embedded)) for root in roots)
         # Parameters go as the residual width d times all MLPs' hidden units H: the value's
         # dimensions cost about H each, every table entry saved about d.
         if (width + _dims(value)) * (before - after) > hidden * _dims(value):
