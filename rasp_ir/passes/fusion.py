@@ -556,7 +556,7 @@ def _split_cover(
     """Disjoint cubes for a table too large to tabulate (more than COVER_LIMIT
     combinations of `points`, one value per class): fix the leaf that most ops read to
     each of its classes in turn and evaluate what the function is then, keeping only the
-    leaves it still depends on (`_grid_value` with a limit); cover that, or fix another
+    leaves it still depends on (`_factor_value`); cover that, or fix another
     leaf. A function in which a few leaves choose among many others has a small cover
     though its table is huge (rover's `posres`: per query token, one of some 30 booleans).
     None past SPLIT_COVER_CUBES cubes."""
@@ -1024,7 +1024,7 @@ SEPARABLE_CHECK_LIMIT = 50_000
 """Largest table the checks that walk a fused function's table point by point take
 (`_too_fine_for_output`'s step estimate, unless the function is a sum of pieces)."""
 
-SEPARABLE_GRID_LIMIT = 1 << 24
+SEPARABLE_GRID_LIMIT = 1 << 22
 """Most combinations of leaf values `additive_parts` evaluates (with numpy, per
 categorical combination: a sum of functions of many head outputs has millions)."""
 
@@ -1342,7 +1342,7 @@ class FusionPlan:
     take no MLP and no dimensions (`head_fold_base`)."""
     max_hidden: int = DEFAULT_MAX_HIDDEN
     """The hidden units one MLP may have: an MLP whose table is larger is a cube cover
-    or steps, within it (`shared_subexpressions` counts it as at most that)."""
+    or steps within it (`shared_subexpressions` counts its units as at most that)."""
 
 
 def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str | None:
@@ -1469,9 +1469,12 @@ def shared_subexpressions(
         return cones[value]
 
     def size(leaves: Sequence[Leaf]) -> int:
+        """A table's entries as a saving counts them: past COVER_LIMIT an MLP is a cube
+        cover or steps, whose size the number of combinations no longer tells."""
         return min(table_size(leaves), COVER_LIMIT)
 
     width = sum(_dims(value) for value in stop)
+    # no MLP has more than max_hidden units, however large its table
     hidden = sum(min(table_size(leaves), plan.max_hidden) for leaves in plan.leaves.values())
     readers: dict[SSAValue, list[Operation]] = {}
     for root in plan.leaves:

@@ -959,12 +959,7 @@ class Lowering:
             exact = np.zeros_like(error)
         else:
             written, exact, other = grid
-            # numpy's rounding is one order of summation, onnxruntime's another
-            # (`kernel_rounding`): keep the larger error of the two.
-            error = written - exact
-            error = np.where(other > np.abs(error), np.where(error < 0.0, -other, other), error)
-            # float32 overflow (inf - inf) is no error to compare: count it as unbounded
-            error = np.nan_to_num(error, nan=np.inf, posinf=np.inf, neginf=-np.inf)
+            error = _kernel_error(written, exact, other)
         worst = float(np.abs(error).max(initial=0.0))
         if self.layout.is_numerical(result):
             budget = ROUNDED_OUTPUT_BUDGET if rounded_output(result) else self.tolerance / 4.0
@@ -1014,10 +1009,7 @@ class Lowering:
                 f"rasp-to-transformer: {describe(result.owner)}: its MLP has too many gates to measure its "
                 "rounding; lower max_seq_len or give its inputs fewer values"
             )
-        written, exact, other = grid
-        error = (written - exact)[:, 0]
-        error = np.where(other[:, 0] > np.abs(error), np.where(error < 0.0, -other[:, 0], other[:, 0]), error)
-        error = np.nan_to_num(error, nan=np.inf, posinf=np.inf, neginf=-np.inf)
+        error = _kernel_error(*grid)[:, 0]
         worst = 0.0
         for base_row, spans in gates:
             e0 = float(error[base_row])
@@ -1101,6 +1093,16 @@ class Lowering:
                 lookup_units(mlp, self.dims(operand), self.layout.values[operand],
                              lambda v, c=coeff: {out: c * as_number(v)})
         return mlp
+
+
+def _kernel_error(written: np.ndarray, exact: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """An MLP's signed float32 error per input and output dim (`Lowering.run_on_grid`'s
+    arrays). numpy's rounding is one order of summation, onnxruntime's another
+    (`kernel_rounding`): keep the larger error of the two. Float32 overflow (inf - inf)
+    is no error to compare: it counts as unbounded."""
+    error = written - exact
+    error = np.where(other > np.abs(error), np.where(error < 0.0, -other, other), error)
+    return np.nan_to_num(error, nan=np.inf, posinf=np.inf, neginf=-np.inf)
 
 
 def _embedded_values(op: Operation, inputs: list[Value]) -> Value:
