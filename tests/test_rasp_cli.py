@@ -264,6 +264,15 @@ def test_run_numerical_model(capsys, tmp_path):
     assert code == 0 and json.loads(out) == [1.0, 0.5, 0.6666667]  # float32 values, shortest text
 
 
+def test_run_prints_a_numerical_int_output_as_ints(capsys, tmp_path):
+    """x + y - z is a numerical int output, which the model rounds: printed as `[2, 3, 4]`
+    (the interpreter's ints), not `[2.0, 3.0, 4.0]`."""
+    path = tmp_path / "sum_diff.onnx"
+    assert run(capsys, "compile", EXAMPLES / "sum_diff.py", "-o", path, "-q")[0] == 0
+    code, out, _ = run(capsys, "run", path, "1", "2", "3")
+    assert code == 0 and out.strip() == "[2, 3, 4]"
+
+
 def test_run_options_may_come_before_the_tokens(capsys, reverse_model):
     code, out, _ = run(capsys, "run", reverse_model, "--provider", "cpu", "a", "b")
     assert code == 0 and json.loads(out) == ["b", "a"]

@@ -539,8 +539,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def outputs(batch: list[list[Any]]) -> list[list[Any]]:
         results = model.run(batch, batch_size=args.batch_size)
-        if model.encoding == "numerical":  # float32 values, printed as float32's shortest text
-            results = [[_float32_text(v) for v in row] for row in results]
+        if model.encoding == "numerical":  # float32 values as float32's shortest text; rounded ones are ints
+            results = [[v if isinstance(v, int) else _float32_text(v) for v in row] for row in results]
         return results
 
     if args.tokens:
