@@ -1228,9 +1228,13 @@ def _too_fine_for_output(root: Operation, leaves: Sequence[Leaf]) -> str | None:
     return None
 
 
-JOINT_ONEHOT_BUDGET = 1e-3
+JOINT_ONEHOT_BUDGET = 4e-3
 """Largest float32 rounding (estimated) a joint code may leave on a one-hot result: heads
-that read it sum such errors into their scores (`Lowering.check_score_error`)."""
+that read it sum such errors into their scores (`Lowering.check_score_error`). The
+estimate, eps * (2 span / gap + 1), is a worst case; rasp-to-transformer measures every
+such MLP on all its inputs and splits it where a reader would be skewed. At 1e-3,
+long_addition's `indices + length - add_index` (8.4e3 levels, estimate 2e-3) was split
+before it was measured, a block more."""
 
 
 def _imprecise_onehot(root: Operation, numerical: Sequence[Leaf], codes: Sequence[GateCode] | None) -> str | None:
