@@ -900,3 +900,31 @@ def test_or_of_constant_selects_compiles_to_fewer_weights_and_agrees(monkeypatch
     without = rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
     assert model.summary().params < without.params
     assert model.summary().residual_width < without.residual_width
+
+
+def test_equality_on_values_the_other_side_lacks_compiles_smaller_and_agrees(monkeypatch):
+    """`select(indices + length - plus, indices, ==)` with `plus` a mean of positions (a
+    fraction where several `+` are averaged): the fractions and out-of-range positions
+    select nothing alike, so they become one value (`EqualityOnValuesTheOtherSideLacks`)
+    and the MLP before the head steps only where a match changes. The compiled model
+    agrees with the interpreter on every input, with fewer parameters and no more blocks
+    than without the pattern."""
+    import rasp_ir
+    from rasp_ir.passes.rasp_canonicalization import EqualityOnValuesTheOtherSideLacks
+
+    source = """
+    plus = aggregate(select(tokens, "+", ==), indices);
+    target = indices + length - plus;
+    moved = aggregate(select(target, indices, ==), tokens, "-");
+    """
+    program = rasp_ir.parse_rasp(source, output="moved")
+    vocab = ["a", "b", "+"]
+    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=6)
+    for n in range(1, 7):
+        inputs = [list(t) for t in itertools.product(vocab, repeat=n)]
+        for tokens, got in zip(inputs, model.run(inputs)):
+            assert got == program.evaluate(tokens), tokens
+    monkeypatch.setattr(EqualityOnValuesTheOtherSideLacks, "match_and_rewrite", lambda self, op, rewriter: None)
+    without = rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
+    assert model.summary().layers <= without.layers
+    assert model.summary().params < without.params

@@ -12,7 +12,7 @@ over-approximation of what an s-op holds), else the keys of the op's table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from itertools import product
 
 from xdsl.ir import Operation, SSAValue
@@ -51,11 +51,14 @@ position-uniform s-op enumerates."""
 _ORDERS = (Predicate.LT, Predicate.LEQ, Predicate.GT, Predicate.GEQ)
 
 
-def _all_different(values: Sequence[Value]) -> bool:
+def _all_different(values: Sequence[Value], matchable: Collection[Value] | None = None) -> bool:
     """No two of `values` are equal under Python's `==`, which `select ==` compares
-    (1, 1.0 and True are one value here: hashing agrees with `==`)."""
+    (1, 1.0 and True are one value here: hashing agrees with `==`); with `matchable`,
+    no two of those among them (the others never match, `unique_per_position`)."""
     seen: set = set()
     for v in values:
+        if matchable is not None and v not in matchable:
+            continue
         if v in seen:
             return False
         seen.add(v)
@@ -77,12 +80,14 @@ def _value_set(value: SSAValue, table: TableAttr | None = None, position: int = 
     return None
 
 
-def _table_injective(table: TableAttr, domain: Sequence[tuple[Value, ...]]) -> bool:
+def _table_injective(
+    table: TableAttr, domain: Sequence[tuple[Value, ...]], matchable: Collection[Value] | None = None
+) -> bool:
     try:
         outputs = [table.lookup(*args) for args in domain]
     except KeyError:
         return False
-    return _all_different(outputs)
+    return _all_different(outputs, matchable)
 
 
 def same_sop(a: SSAValue, b: SSAValue) -> bool:
@@ -100,8 +105,10 @@ def same_sop(a: SSAValue, b: SSAValue) -> bool:
     return all(same_sop(x, y) for x, y in zip(oa.operands, ob.operands))
 
 
-def unique_per_position(value: SSAValue) -> bool:
-    """True when no two positions can hold equal values (a sufficient condition):
+def unique_per_position(value: SSAValue, matchable: Collection[Value] | None = None) -> bool:
+    """True when no two positions can hold equal values (a sufficient condition); with
+    `matchable`, equal values among those (the others, which an `==` select's other
+    side never holds, may repeat: `EqualityOnValuesTheOtherSideLacks` merges them):
     - `indices`;
     - a map of a unique s-op whose table is injective on the input's values;
     - a sequence_map (or linear_sequence_map) with a unique operand, injective on the
@@ -119,7 +126,7 @@ def unique_per_position(value: SSAValue) -> bool:
         if not unique_per_position(owner.input):
             return False
         values = _value_set(owner.input, owner.table)
-        return values is not None and _table_injective(owner.table, [(v,) for v in values])
+        return values is not None and _table_injective(owner.table, [(v,) for v in values], matchable)
     if isinstance(owner, SequenceMapOp):
         if (parts := _width_sum_parts(owner)) is not None and _ranks(*parts):
             return True
@@ -128,10 +135,10 @@ def unique_per_position(value: SSAValue) -> bool:
         lhs, rhs = _value_set(owner.lhs, owner.table, 0), _value_set(owner.rhs, owner.table, 1)
         if lhs is None or rhs is None:
             return False
-        if _table_injective(owner.table, list(product(lhs, rhs))):
+        if _table_injective(owner.table, list(product(lhs, rhs)), matchable):
             return True
         table = owner.table
-        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: table.lookup(x, y))
+        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: table.lookup(x, y), matchable)
     if isinstance(owner, LinearSequenceMapOp):
         if not (unique_per_position(owner.lhs) or unique_per_position(owner.rhs)):
             return False
@@ -140,11 +147,11 @@ def unique_per_position(value: SSAValue) -> bool:
             return False
         a, b = owner.coefficients
         try:  # as the interpreter computes it
-            if _all_different([a * x + b * y for x, y in product(lhs, rhs)]):
+            if _all_different([a * x + b * y for x, y in product(lhs, rhs)], matchable):
                 return True
         except TypeError:
             return False
-        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: a * x + b * y)
+        return _injective_beside_uniform(owner.lhs, owner.rhs, lhs, rhs, lambda x, y: a * x + b * y, matchable)
     if isinstance(owner, SelectorWidthOp):
         return _ranks(owner.selector)
     return False
@@ -174,6 +181,7 @@ def _injective_beside_uniform(
     lhs_values: Sequence[Value],
     rhs_values: Sequence[Value],
     f: Callable[[Value, Value], Value],
+    matchable: Collection[Value] | None = None,
 ) -> bool:
     """f(lhs, rhs) differs at every position because one operand is unique per position,
     the other is position-uniform (one value at every position of a sequence), and for
@@ -183,10 +191,10 @@ def _injective_beside_uniform(
         return False
     try:
         if position_uniform(rhs) and unique_per_position(lhs):
-            if all(_all_different([f(x, y) for x in lhs_values]) for y in rhs_values):
+            if all(_all_different([f(x, y) for x in lhs_values], matchable) for y in rhs_values):
                 return True
         if position_uniform(lhs) and unique_per_position(rhs):
-            if all(_all_different([f(x, y) for y in rhs_values]) for x in lhs_values):
+            if all(_all_different([f(x, y) for y in rhs_values], matchable) for x in lhs_values):
                 return True
     except (TypeError, KeyError, ArithmeticError):
         return False
@@ -375,7 +383,8 @@ def _strict_total_order(domain: Sequence[tuple[Value, ...]], holds: Relation) ->
 
 def selects_at_most_one(selector: SSAValue) -> bool:
     """A sufficient condition for every query selecting at most one key:
-    - `select(keys, queries, ==)` with unique keys; `select(..., false)`;
+    - `select(keys, queries, ==)` with keys unique among the values the queries can hold
+      (keys the queries never hold are selected by no query); `select(..., false)`;
     - a select or select_table with unique keys under which each query value selects at
       most one of the keys' values;
     - an `and` with one side that selects at most one."""
@@ -383,10 +392,11 @@ def selects_at_most_one(selector: SSAValue) -> bool:
     if isinstance(owner, SelectOp):
         if owner.predicate.data == Predicate.FALSE:
             return True
+        if owner.predicate.data == Predicate.EQ:
+            queries = _value_set(owner.queries)
+            return unique_per_position(owner.keys, None if queries is None else set(queries))
         if not unique_per_position(owner.keys):
             return False
-        if owner.predicate.data == Predicate.EQ:
-            return True
         pred = owner.predicate.data
         return _one_key_per_query(owner.keys, owner.queries, lambda k, q: bool(pred(k, q)))
     if isinstance(owner, SelectTableOp):

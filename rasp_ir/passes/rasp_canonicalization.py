@@ -605,6 +605,42 @@ class CanonicalConstantSelectOperands(RewritePattern):
         _replace_with(rewriter, op, new)
 
 
+class EqualityOnValuesTheOtherSideLacks(RewritePattern):
+    """`select(x, y, ==)` (or `!=`) where an element-wise x can hold several values y never
+    holds: each of them selects no query (with `!=`, every query) alike, so they become
+    one of them: `select(map(x: v -> v if v is a value of y else s), y, pred)`, s the
+    first such value (and likewise for y against x). The head then reads a one-hot of
+    the values that can match and one more, and the MLP computing it steps only where
+    the match changes (long_addition's `indices + length - add_index`, which is a
+    fraction wherever several `+` are averaged)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOp, rewriter: PatternRewriter) -> None:
+        if op.predicate.data not in (Predicate.EQ, Predicate.NEQ):
+            return
+        for index in (0, 1):
+            side, other = op.operands[index], op.operands[1 - index]
+            if not isinstance(side.owner, MapOp | SequenceMapOp | LinearSequenceMapOp):
+                continue
+            values, matches = known_values(side), known_values(other)
+            if values is None or matches is None:
+                continue
+            can_match = set(matches.data)  # Python's ==, as the interpreter compares: 1 == 1.0
+            foreign = [v for v in values.data if v not in can_match]
+            if len(foreign) < 2:
+                continue
+            entries = tuple(((v,), v if v in can_match else foreign[0]) for v in values.data)
+            if (table := _table(entries, [side], side)) is None:
+                continue
+            merged = MapOp(side, table, _sop_type(side))
+            merged.result.name_hint = side.name_hint
+            rewriter.insert(merged, InsertPoint.before(op))
+            operands = [op.keys, op.queries]
+            operands[index] = merged.result
+            _replace_with(rewriter, op, SelectOp(operands[0], operands[1], op.predicate.data))
+            return
+
+
 def _surely_categorical(value: SSAValue) -> bool:
     """Categorical now, or sure to be made categorical by `rasp-infer-encodings`."""
     t = _sop_type(value)
@@ -1004,7 +1040,7 @@ def linear_sequence_map_patterns() -> tuple[RewritePattern, ...]:
 
 
 def select_patterns() -> tuple[RewritePattern, ...]:
-    return (FoldSelectOfConstants(), CanonicalConstantSelectOperands())
+    return (FoldSelectOfConstants(), CanonicalConstantSelectOperands(), EqualityOnValuesTheOtherSideLacks())
 
 
 def select_not_patterns() -> tuple[RewritePattern, ...]:

@@ -1,7 +1,8 @@
 // The whole default pipeline (rasp_ir.passes.DEFAULT_PIPELINE) on a small program:
 // reverse, with a map written as a map_fn body and a redundant always-true select.
 // rasp-materialize-tables turns the body into a table; canonicalize fuses it into
-// the sequence_map before it and drops the always-true conjunct; the model then
+// the sequence_map before it, drops the always-true conjunct and makes %opp's negative
+// values, which no position holds, one value (-3: they all select nothing); the model then
 // needs two blocks: the length head, an MLP for %opp, the head that reverses.
 // --verify-each compares every step with the reference interpreter (and the model,
 // run by the numpy executor, at the end).
@@ -30,12 +31,12 @@ rasp.program @reverse vocab ["a", "b", "c"] max_seq_len 4 {
 
 // CANON:      // -----// IR Dump After canonicalize //----- //
 // CANON:        %n = rasp.length
-// CANON-NEXT:   %opp = rasp.sequence_map %n, %i, [(1, 0) -> 0, (1, 1) -> -1, (1, 2) -> -2, (1, 3) -> -3, (2, 0) -> 1,
+// CANON-NEXT:   %opp = rasp.sequence_map %n, %i, [(1, 0) -> 0, (1, 1) -> -3, (1, 2) -> -3, (1, 3) -> -3, (2, 0) -> 1,
 // CANON-NEXT:   %flip = rasp.select %i, %opp, eq
 // CANON-NEXT:   %rev = rasp.aggregate %flip, %t
 
 // CHECK:      builtin.module {
-// CHECK-NEXT:   transformer.model @reverse layout ["one", "bos", {{.*}}"opp=-3", "opp=-2", "opp=-1", "opp=0", "opp=1", "opp=2", "opp=3", "rev=0", "rev=a", "rev=b", "rev=c"] vocab ["a", "b", "c"] bos "BOS" max_seq_len 4 tolerance 1.000000e-03 {
+// CHECK-NEXT:   transformer.model @reverse layout ["one", "bos", {{.*}}"opp=-3", "opp=0", "opp=1", "opp=2", "opp=3", "rev=0", "rev=a", "rev=b", "rev=c"] vocab ["a", "b", "c"] bos "BOS" max_seq_len 4 tolerance 1.000000e-03 {
 // CHECK-NEXT:     %0 = transformer.embed token_table dense<{{.*}}> : tensor<4x[[D:[0-9]+]]xf32>, position_table dense<{{.*}}> : tensor<5x[[D]]xf32> -> !transformer.residual<[[D]]>
 // CHECK-NEXT:     %1 = transformer.attention %0 : !transformer.residual<[[D]]> {
 // CHECK-NEXT:       transformer.head {{.*}} label "%n = rasp.length"
