@@ -879,7 +879,6 @@ def test_or_of_constant_selects_compiles_to_fewer_weights_and_agrees(monkeypatch
     """`select(cnt, 1, ==) or select(cnt, 3, ==)` (and the same on the query side) is one
     select of a test on cnt (`OrOfConstantSelects`): no MLP pairs cnt with the constants
     before the heads, and the compiled model agrees with the interpreter everywhere."""
-    import rasp_ir
     from rasp_ir.passes.rasp_canonicalization import OrOfConstantSelects
 
     source = """
@@ -888,18 +887,9 @@ def test_or_of_constant_selects_compiles_to_fewer_weights_and_agrees(monkeypatch
     both = (select(2, pos, ==) or select(4, pos, ==)) and (select(cnt, 1, ==) or select(cnt, 3, ==));
     res = aggregate(both, indices, 0);
     """
-    program = rasp_ir.parse_rasp(source, output="res")
-    vocab = ["a", "b", "c"]
-    model = rasp_ir.compile(program, vocab=vocab, max_seq_len=6)
-    for n in range(1, 7):
-        inputs = [list(t) for t in itertools.product(vocab, repeat=n)]
-        for tokens, got in zip(inputs, model.run(inputs)):
-            want = program.evaluate(tokens)
-            assert all(math.isclose(g, w, abs_tol=1e-3) for g, w in zip(got, want)), tokens
-    monkeypatch.setattr(OrOfConstantSelects, "match_and_rewrite", lambda self, op, rewriter: None)
-    without = rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
-    assert model.summary().params < without.params
-    assert model.summary().residual_width < without.residual_width
+    with_it, without = _with_and_without(source, "res", ["a", "b", "c"], OrOfConstantSelects, monkeypatch)
+    assert with_it.params < without.params
+    assert with_it.residual_width < without.residual_width
 
 
 def test_equality_on_values_the_other_side_lacks_compiles_smaller_and_agrees(monkeypatch):
@@ -909,7 +899,6 @@ def test_equality_on_values_the_other_side_lacks_compiles_smaller_and_agrees(mon
     and the MLP before the head steps only where a match changes. The compiled model
     agrees with the interpreter on every input, with fewer parameters and no more blocks
     than without the pattern."""
-    import rasp_ir
     from rasp_ir.passes.rasp_canonicalization import EqualityOnValuesTheOtherSideLacks
 
     source = """
@@ -917,14 +906,31 @@ def test_equality_on_values_the_other_side_lacks_compiles_smaller_and_agrees(mon
     target = indices + length - plus;
     moved = aggregate(select(target, indices, ==), tokens, "-");
     """
-    program = rasp_ir.parse_rasp(source, output="moved")
-    vocab = ["a", "b", "+"]
+    with_it, without = _with_and_without(source, "moved", ["a", "b", "+"], EqualityOnValuesTheOtherSideLacks, monkeypatch)
+    assert with_it.layers <= without.layers
+    assert with_it.params < without.params
+
+
+def _with_and_without(source: str, output: str, vocab: list, pattern, monkeypatch):
+    """The summaries of a .rasp program compiled at max_seq_len 6 with a canonicalization
+    pattern and without it; with it, the model agrees with the interpreter on every input."""
+    import rasp_ir
+
+    program = rasp_ir.parse_rasp(source, output=output)
     model = rasp_ir.compile(program, vocab=vocab, max_seq_len=6)
-    for n in range(1, 7):
+    _agrees_on_every_input(program, model, vocab, 6)
+    monkeypatch.setattr(pattern, "match_and_rewrite", lambda self, op, rewriter: None)
+    return model.summary(), rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
+
+
+def _agrees_on_every_input(program, model, vocab: list, max_seq_len: int) -> None:
+    """The compiled model gives the interpreter's output on every input up to max_seq_len
+    (numbers within the tolerance)."""
+    for n in range(1, max_seq_len + 1):
         inputs = [list(t) for t in itertools.product(vocab, repeat=n)]
         for tokens, got in zip(inputs, model.run(inputs)):
-            assert got == program.evaluate(tokens), tokens
-    monkeypatch.setattr(EqualityOnValuesTheOtherSideLacks, "match_and_rewrite", lambda self, op, rewriter: None)
-    without = rasp_ir.compile(program, vocab=vocab, max_seq_len=6).summary()
-    assert model.summary().layers <= without.layers
-    assert model.summary().params < without.params
+            want = program.evaluate(tokens)
+            assert len(got) == len(want), tokens
+            for g, w in zip(got, want):
+                numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (g, w))
+                assert math.isclose(g, w, abs_tol=1e-3) if numbers else g == w, tokens
