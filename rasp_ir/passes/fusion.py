@@ -1368,6 +1368,27 @@ def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str
 
 def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> FusionPlan:
     """Decide which s-ops live in the residual stream and the leaves of each MLP."""
+    first = _plan_fusion(program, max_hidden)
+    if not first.splits:
+        return first
+    # The worklist decides one root at a time: a root split before an s-op its cone
+    # reaches was found to be in the stream anyway. Plan again, with what the first plan
+    # put in the stream for reasons other than splits known from the start.
+    known = {
+        leaf.value for root, leaves in first.leaves.items() if root not in first.splits for leaf in leaves if not leaf.scratch
+    }
+    known |= {value for value in first.materialized if isinstance(value.owner, AggregateOp)}
+    return _plan_fusion(program, max_hidden, frozenset(known - first.embedded), frozenset(first.splits))
+
+
+def _plan_fusion(
+    program: ProgramOp,
+    max_hidden: int,
+    known: frozenset[SSAValue] = frozenset(),
+    retry: frozenset[Operation] = frozenset(),
+) -> FusionPlan:
+    """One plan: roots in `retry` (split by an earlier plan) may also cut their cones at
+    the `known` s-ops (in the stream in that plan for reasons other than splits)."""
     plan = FusionPlan(max_hidden=max_hidden)
     ops = list(program.body.block.ops)
     sources: dict[SSAValue, str | None] = {}
@@ -1404,7 +1425,8 @@ def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> Fus
             continue
         assert isinstance(owner, Operation)
         plan.materialized.add(value)
-        leaves, reason = choose_leaves(owner, plan.materialized, plan.embedded, max_hidden)
+        available = plan.materialized | known if owner in retry else plan.materialized
+        leaves, reason = choose_leaves(owner, available, plan.embedded, max_hidden)
         if reason is not None:
             if not isinstance(owner, ELEMENTWISE):
                 raise RaspCompileError(f"{owner.name}: cannot decode its width exactly: {reason}")
