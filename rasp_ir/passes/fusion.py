@@ -286,26 +286,38 @@ def _grid_value(
     assert isinstance(value.type, SOpType)
     kind = value.type.value_kind
     owner = value.owner
-    outputs: dict[tuple, int] = {}
     if isinstance(owner, ConstantOp):
-        outputs[value_key(normalize_value(owner.value.data, kind))] = 0
-        found = (np.zeros([1] * ndim, dtype=np.int64), list(outputs))
+        found = (np.zeros([1] * ndim, dtype=np.int64), [value_key(normalize_value(owner.value.data, kind))])
     elif isinstance(owner, MapOp | SequenceMapOp | LinearSequenceMapOp):
         operands = [_grid_value(v, env, ndim) for v in owner.operands]
-        compute = _entry_function(owner, kind)
-        lut = np.full([len(keys) for _, keys in operands], -1, dtype=np.int64)
-        for args in product(*(range(len(keys)) for _, keys in operands)):
-            out = compute(tuple(keys[i] for (_, keys), i in zip(operands, args)))
-            if out is not None:
-                lut[args] = outputs.setdefault(out, len(outputs))
-        ids = lut[tuple(ids for ids, _ in operands)]
-        if (ids < 0).any():  # tables cover their inputs' value sets: this is a bug
-            raise RaspCompileError(f"internal error: fusing into '{owner.name}'{_named(owner)}, a table lacks an entry")
-        found = (ids, list(outputs))
+        lut, keys = _lookup_array(owner, kind, [operand_keys for _, operand_keys in operands])
+        found = (_gathered(owner, lut, tuple(ids for ids, _ in operands)), keys)
     else:
         raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
     env[value] = found
     return found
+
+
+def _lookup_array(owner: Operation, kind: ValueKind, operand_keys: Sequence[list[tuple]]) -> tuple[np.ndarray, list[tuple]]:
+    """An element-wise op's table as an array indexed by its operands' value ids (-1
+    where it has no entry), and the value keys of the outputs it holds."""
+    compute = _entry_function(owner, kind)
+    outputs: dict[tuple, int] = {}
+    lut = np.full([len(keys) for keys in operand_keys], -1, dtype=np.int64)
+    for args in product(*(range(len(keys)) for keys in operand_keys)):
+        out = compute(tuple(keys[i] for keys, i in zip(operand_keys, args)))
+        if out is not None:
+            lut[args] = outputs.setdefault(out, len(outputs))
+    return lut, list(outputs)
+
+
+def _gathered(owner: Operation, lut: np.ndarray, index: tuple[np.ndarray, ...]) -> np.ndarray:
+    """`lut` at the operands' value ids: tables cover their inputs' value sets, so a
+    missing entry is a bug."""
+    ids = lut[index]
+    if (ids < 0).any():
+        raise RaspCompileError(f"internal error: fusing into '{owner.name}'{_named(owner)}, a table lacks an entry")
+    return ids
 
 
 class GridTooLarge(Exception):
@@ -334,20 +346,12 @@ def _factor_value(value: SSAValue, env: dict[SSAValue, Factor], limit: int) -> F
         axes = tuple(sorted(size))
         if math.prod(size.values()) > limit:
             raise GridTooLarge
-        compute = _entry_function(owner, kind)
-        outputs: dict[tuple, int] = {}
-        lut = np.full([len(keys) for _, _, keys in operands], -1, dtype=np.int64)
-        for args in product(*(range(len(keys)) for _, _, keys in operands)):
-            out = compute(tuple(keys[i] for (_, _, keys), i in zip(operands, args)))
-            if out is not None:
-                lut[args] = outputs.setdefault(out, len(outputs))
-        ids = lut[tuple(ids.reshape([size[a] if a in own else 1 for a in axes]) for own, ids, _ in operands)]
-        if (ids < 0).any():  # tables cover their inputs' value sets: this is a bug
-            raise RaspCompileError(f"internal error: fusing into '{owner.name}'{_named(owner)}, a table lacks an entry")
-        ids = np.broadcast_to(ids, [size[a] for a in axes])
+        lut, keys = _lookup_array(owner, kind, [operand_keys for _, _, operand_keys in operands])
+        index = tuple(ids.reshape([size[a] if a in own else 1 for a in axes]) for own, ids, _ in operands)
+        ids = np.broadcast_to(_gathered(owner, lut, index), [size[a] for a in axes])
         kept = [p for p in range(len(axes)) if not (ids == ids.take([0], axis=p)).all()]
         ids = ids[tuple(slice(None) if p in kept else 0 for p in range(len(axes)))]
-        found = (tuple(axes[p] for p in kept), np.ascontiguousarray(ids), list(outputs))
+        found = (tuple(axes[p] for p in kept), np.ascontiguousarray(ids), keys)
     else:
         raise RaspCompileError(f"cannot evaluate {owner} inside a fused MLP")
     env[value] = found

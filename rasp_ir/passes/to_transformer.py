@@ -945,10 +945,13 @@ class Lowering:
         if not mlp.w1:
             return  # no units: the result is 0 everywhere, exactly
         grid = self.run_on_grid(mlp, leaves, table, result, keys)
-        if grid is None and additive:
-            bound = self.additive_error(mlp, leaves, table, result)
-            grid = (np.full((1, 1), bound), np.zeros((1, 1)), np.zeros((1, 1)))
-        if grid is None:  # too large to run: every unit's pre-activation as large as it can be
+        if grid is not None:
+            written, exact, other = grid
+            error = _kernel_error(written, exact, other)
+        elif additive:  # a number: bounded from runs on each leaf's values alone
+            error = np.full((1, 1), self.additive_error(mlp, leaves, table, result))
+            exact = np.zeros_like(error)
+        else:  # too large to run: every unit's pre-activation as large as it can be
             bound = np.ones(self.d)
             for value, dims in self.layout.dims.items():
                 if self.layout.is_numerical(value):
@@ -957,9 +960,6 @@ class Lowering:
             reach = float(np.max(np.abs(w1).T @ bound + np.abs(np.asarray(mlp.b1))))
             error = np.full((1, len(self.dims(result))), 4.0 * FLOAT32_EPS * reach)
             exact = np.zeros_like(error)
-        else:
-            written, exact, other = grid
-            error = _kernel_error(written, exact, other)
         worst = float(np.abs(error).max(initial=0.0))
         if self.layout.is_numerical(result):
             budget = ROUNDED_OUTPUT_BUDGET if rounded_output(result) else self.tolerance / 4.0
