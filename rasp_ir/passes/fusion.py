@@ -64,6 +64,7 @@ from rasp_ir.dialects.rasp import (
     value_key,
 )
 from rasp_ir.analysis.value_sets import normalize_value
+from rasp_ir.analysis.weighted_counts import weighted_count
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.lookup_cubes import Cube, cover, default_output
 from rasp_ir.passes.weights import NOISE, WIDTH_LEAK, affine_fit, min_gap, width_from_share, width_share
@@ -100,6 +101,9 @@ class Leaf:
     def raw_values(self) -> list[Value]:
         values = _values(self.value)
         if self.scratch:
+            weighted = weighted_count(self.value.owner)  # type: ignore[arg-type]
+            if weighted is not None:  # several shares per width: one per sum of weights
+                return [share for share, _ in weighted.shares()]
             b = width_bos_weight(self.value.owner)  # type: ignore[arg-type]
             return [width_share(int(w), b) for w in values]
         return values
@@ -107,6 +111,9 @@ class Leaf:
     def decode(self, raw: Value) -> Value:
         if not self.scratch:
             return raw
+        weighted = weighted_count(self.value.owner)  # type: ignore[arg-type]
+        if weighted is not None:
+            return weighted.decode(float(raw))
         return width_from_share(float(raw), width_bos_weight(self.value.owner))  # type: ignore[arg-type]
 
     @property
@@ -126,6 +133,9 @@ def width_bos_weight(op: Operation) -> float:
     are computed keeps b = 1: steps that write numbers (up to n, or products of widths)
     round in proportion to them, which b = n does not shrink enough to pay for the
     softmax's rounding of 1/b (measured: 1.2e-4 against 6e-5 on a numerical width at 64)."""
+    weighted = weighted_count(op)
+    if weighted is not None:
+        return weighted.bos_weight
     result = op.results[0]
     if _feeds_numbers(result):
         return 1.0
@@ -737,6 +747,9 @@ def leaf_noise(leaf: Leaf) -> float:
     if leaf.scratch:
         owner = leaf.value.owner
         assert isinstance(owner, Operation)
+        weighted = weighted_count(owner)
+        if weighted is not None:
+            return WIDTH_LEAK + weighted.noise
         if width_bos_weight(owner) == 1.0:
             return WIDTH_LEAK + 2.0 * FLOAT32_EPS  # the softmax sums ones: exact
         # BOS weighs b keys: float32 keeps its weight e^(ln b) to a few ulps, and the

@@ -43,6 +43,7 @@ from rasp_ir.dialects.rasp import (
     format_value,
     known_values,
 )
+from rasp_ir.analysis.weighted_counts import weighted_count
 from rasp_ir.errors import RaspCompileError
 from rasp_ir.passes.common import describe, programs
 
@@ -105,7 +106,11 @@ class LowerCompositeSelectorsPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in programs(op):
             for inner in list(program.body.block.ops):
-                if isinstance(inner, SelectAndOp | SelectOrOp | SelectNotOp) and inner.result.uses:
+                if (
+                    isinstance(inner, SelectAndOp | SelectOrOp | SelectNotOp)
+                    and inner.result.uses
+                    and not _only_counted_by_weight(inner.result)
+                ):
                     for part in conjuncts(inner.result):
                         if len(leaf_pairs(part)) > 1:
                             self._lower(program, part)
@@ -162,6 +167,20 @@ class LowerCompositeSelectorsPass(ModulePass):
             "their values are paired up by an MLP first, which may cost a block"
         )
         Rewriter.replace_op(owner, table_op)
+
+
+def _only_counted_by_weight(selector: SSAValue) -> bool:
+    """Whether every use of the selector (through `and`/`or`/`not`) is a selector_width
+    that one head counts with weighted keys (`analysis.weighted_counts`), which needs no
+    paired values."""
+    for use in selector.uses:
+        user = use.operation
+        if isinstance(user, SelectAndOp | SelectOrOp | SelectNotOp):
+            if not _only_counted_by_weight(user.results[0]):
+                return False
+        elif weighted_count(user) is None:
+            return False
+    return True
 
 
 def _values_of(sop: SSAValue) -> list[Value]:

@@ -57,13 +57,16 @@ are written as `rasp-infer-values` lists them: an int in a float s-op as a float
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from itertools import product
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint
 
 from rasp_ir.analysis.encodings import selects_at_most_one
+from rasp_ir.analysis.weighted_counts import weighted_count
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     ConstantOp,
@@ -90,7 +93,7 @@ from rasp_ir.dialects.rasp import (
     table_entry_keys,
     value_key,
 )
-from rasp_ir.passes.lower_composite_selectors import conjuncts, leaf_pairs
+from rasp_ir.passes.lower_composite_selectors import conjuncts, evaluate_selector, leaf_pairs
 
 # --------------------------------------------------------------------------- #
 # Helpers
@@ -747,6 +750,125 @@ class SimplifySelectOr(RewritePattern):
             _replace_with(rewriter, op, _constant_select(op, True))
 
 
+class OrOfImpliedPart(RewritePattern):
+    """`select_or(a, b)` -> `a` where b selects only what a selects (either order).
+
+    sort_bos's `select(num_before, indices - 1, ==) or (select(indices, 0, ==) and
+    select(indices, indices, ==))`: the second part selects key 0 for query 0, which the
+    first selects too (num_before is -1 at position 0). The `or` mixes three pairs of
+    s-ops, which `rasp-lower-composite-selectors` would pair up in an MLP (width 227 for
+    sort_bos); `a` alone is one pair. Checked over every combination of the values of
+    what the compared s-ops are computed from (through maps and sequence_maps), on the
+    key side and on the query side, independently: that covers every pair of positions."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SelectOrOp, rewriter: PatternRewriter) -> None:
+        for kept, dropped in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            if _implies(dropped, kept):
+                rewriter.replace(op, [], [kept])
+                return
+
+
+IMPLICATION_CHECK_CAP = 1 << 15
+"""Most combinations of root values `OrOfImpliedPart` enumerates."""
+
+
+def _implies(premise: SSAValue, conclusion: SSAValue) -> bool:
+    """Whether every (key, query) pair `premise` selects is selected by `conclusion`, over
+    every combination of the values the compared s-ops' roots can take (sound: False
+    when not proven)."""
+    compared: dict[str, dict[SSAValue, None]] = {"keys": {}, "queries": {}}
+    for selector in (premise, conclusion):
+        for leaf in _select_leaves(selector):
+            if leaf is None:
+                return False
+            compared["keys"][leaf.keys] = None
+            compared["queries"][leaf.queries] = None
+    roots: dict[str, dict[SSAValue, None]] = {"keys": {}, "queries": {}}
+    for side in roots:
+        for sop in compared[side]:
+            if not _collect_roots(sop, roots[side]):
+                return False
+    sides = [list(roots["keys"]), list(roots["queries"])]
+    value_sets = []
+    for root in sides[0] + sides[1]:
+        values = _root_values(root)
+        if values is None:
+            return False
+        value_sets.append(values)
+    if math.prod(len(v) for v in value_sets) > IMPLICATION_CHECK_CAP:
+        return False
+    n_keys = len(sides[0])
+    for combo in product(*value_sets):
+        try:
+            keys = _evaluate_sops(compared["keys"], dict(zip(sides[0], combo[:n_keys])))
+            queries = _evaluate_sops(compared["queries"], dict(zip(sides[1], combo[n_keys:])))
+            if evaluate_selector(premise, keys, queries) and not evaluate_selector(conclusion, keys, queries):
+                return False
+        except (KeyError, TypeError):  # a value the tables lack, an order between kinds
+            return False
+    return True
+
+
+def _root_values(root: SSAValue) -> list[Value] | None:
+    """The values `root` can take: its value set, else (before value sets, or for a width
+    canonicalization made) what tokens, indices and widths can hold."""
+    values = known_values(root)
+    if values is not None:
+        return list(values.data)
+    owner = root.owner
+    assert isinstance(owner, Operation)
+    if isinstance(owner, TokensOp):
+        vocab = owner.parent_op().vocabulary  # type: ignore[union-attr]
+        return None if vocab is None else list(vocab)
+    n = _max_seq_len(owner)
+    if n is None:
+        return None
+    if isinstance(owner, IndicesOp):
+        return list(range(n))
+    return list(range(n + 1)) if isinstance(owner, SelectorWidthOp) else None
+
+
+def _select_leaves(selector: SSAValue) -> list[SelectOp | None]:
+    owner = selector.owner
+    if isinstance(owner, SelectOp):
+        return [owner]
+    if isinstance(owner, SelectAndOp | SelectOrOp):
+        return _select_leaves(owner.lhs) + _select_leaves(owner.rhs)
+    if isinstance(owner, SelectNotOp):
+        return _select_leaves(owner.input)
+    return [None]
+
+
+def _collect_roots(sop: SSAValue, roots: dict[SSAValue, None]) -> bool:
+    """Add what `sop` is computed from through tables (maps, sequence_maps) to `roots`;
+    False for an element-wise op without a table."""
+    owner = sop.owner
+    if isinstance(owner, MapOp | SequenceMapOp):
+        return all(_collect_roots(operand, roots) for operand in owner.operands)
+    if isinstance(owner, LinearSequenceMapOp):
+        return False
+    if not isinstance(owner, ConstantOp):
+        roots[sop] = None
+    return True
+
+
+def _evaluate_sops(sops: dict[SSAValue, None], env: dict[SSAValue, Value]) -> dict[SSAValue, Value]:
+    """Each s-op's value given its roots' values (`env`, extended in place)."""
+
+    def value(sop: SSAValue) -> Value:
+        if sop not in env:
+            owner = sop.owner
+            if isinstance(owner, ConstantOp):
+                env[sop] = owner.value.data
+            else:
+                assert isinstance(owner, MapOp | SequenceMapOp)
+                env[sop] = owner.table.lookup(*(value(operand) for operand in owner.operands))
+        return env[sop]
+
+    return {sop: value(sop) for sop in sops}
+
+
 class OrOfConstantSelects(RewritePattern):
     """`select(x, c1, p1) or select(x, c2, p2)` -> `select(map(x), constant True, ==)`,
     with the map `v -> p1(v, c1) or p2(v, c2)` (and the same with x on the query side,
@@ -932,10 +1054,14 @@ class WidthOfDisjointOr(RewritePattern):
     s-ops up in an MLP before the head, often one more block. Two heads in the same
     layer count the two disjoint parts instead, and the MLP after them adds the counts.
     Disjoint: some select of a and some select of b compare the same s-ops with
-    predicates that never hold together (`<` and `==`, `<=` and `>`, `p` and `not p`, ...)."""
+    predicates that never hold together (`<` and `==`, `<=` and `>`, `p` and `not p`, ...).
+    Not where one head counts the whole selector with weighted keys
+    (`analysis.weighted_counts`: short max_seq_len), which saves the second head."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SelectorWidthOp, rewriter: PatternRewriter) -> None:
+        if weighted_count(op) is not None:
+            return
         parts = conjuncts(op.selector)
         for index, part in enumerate(parts):
             either = part.owner
@@ -1052,7 +1178,7 @@ def select_and_patterns() -> tuple[RewritePattern, ...]:
 
 
 def select_or_patterns() -> tuple[RewritePattern, ...]:
-    return (SimplifySelectOr(), OrOfConstantSelects())
+    return (SimplifySelectOr(), OrOfConstantSelects(), OrOfImpliedPart())
 
 
 def aggregate_patterns() -> tuple[RewritePattern, ...]:

@@ -76,6 +76,7 @@ from rasp_ir.dialects.transformer import (
 )
 from rasp_ir.analysis.value_sets import normalize_value
 from rasp_ir.analysis.encodings import selects_at_most_one
+from rasp_ir.analysis.weighted_counts import WeightedCount, weighted_count
 from rasp_ir.errors import RaspCompileError, RaspCompileWarning
 from rasp_ir.passes.allocate_layers import (
     ATTENTION,
@@ -91,6 +92,7 @@ from rasp_ir.passes.fusion import (
     PRECISION_SPLIT,
     ROUNDED_OUTPUT_BUDGET,
     FusionPlan,
+    GateCode,
     Leaf,
     additive_parts,
     is_elementwise,
@@ -324,6 +326,26 @@ def score_groups(selector: SSAValue, layout: Layout, where: str) -> list[ScoreGr
     return groups
 
 
+def weighted_score_groups(weighted: WeightedCount, layout: Layout, scale: float) -> list[ScoreGroup]:
+    """A weighted count's scores, one block per pair: a key whose pairs relate to the query
+    with exponents e_1.. scores (e_1 + ...) ln(base) / scale, so that it weighs base^(e_1 + ...)
+    in the softmax; a relation without an exponent scores low enough that, whatever the
+    other pairs give, the key scores at least 1 below weight 1 (it weighs e^-scale)."""
+    step = math.log(weighted.base) / scale
+    tops = [max(e for e in row if e is not None) for row in weighted.exponents]
+    groups = []
+    for p, (keys, queries) in enumerate(weighted.pairs):
+        dead = -1.0 - step * (sum(tops) - tops[p])
+        kvals, qvals = layout.values[keys], layout.values[queries]
+        matrix = np.empty((len(qvals), len(kvals)))
+        for qi, q in enumerate(qvals):
+            for ki, k in enumerate(kvals):
+                e = weighted.exponent(p, k, q)
+                matrix[qi, ki] = dead if e is None else e * step
+        groups.append(ScoreGroup(keys, queries, matrix))
+    return groups
+
+
 # --------------------------------------------------------------------------- #
 # The lowering
 # --------------------------------------------------------------------------- #
@@ -451,8 +473,10 @@ class Lowering:
     def head(
         self, selector: SSAValue | None, where: str, bos_score: float, scale: float, value_rows: np.ndarray,
         bos_value: np.ndarray, w_o: np.ndarray, skew_budget: float, budget_from: Sequence[Operation] = (),
+        weighted: WeightedCount | None = None,
     ) -> HeadOp:
-        """A head whose query q attends to the keys the selector selects for it.
+        """A head whose query q attends to the keys the selector selects for it (or, for a
+        `weighted` count, to every key by its weight).
 
         Features: one block per score group (query one-hot -> predicate row), a bias
         feature (query's "one" x key's "bos", giving the BOS key `bos_score`), and a
@@ -460,10 +484,15 @@ class Lowering:
         of w_q, w_k and w_v are then corrected so that the BOS query, the BOS key and the
         BOS value are exactly what is wanted whatever else the residual holds at BOS.
         """
-        # No selector (for `length`) selects every key.
-        groups = [] if selector is None else score_groups(selector, self.layout, where)
-        self.check_score_error(groups or [], where, scale, skew_budget, budget_from)
-        n_groups = 1 if groups is None else len(groups)
+        if weighted is not None:
+            # Scores are the keys' log-weights already (0 for weight 1): no offset.
+            groups: list[ScoreGroup] | None = weighted_score_groups(weighted, self.layout, scale)
+            n_groups = 0
+        else:
+            # No selector (for `length`) selects every key.
+            groups = [] if selector is None else score_groups(selector, self.layout, where)
+            self.check_score_error(groups or [], where, scale, skew_budget, budget_from)
+            n_groups = 1 if groups is None else len(groups)
         sizes = [len(self.layout.values[g.queries]) for g in groups or []]
         dk = sum(sizes) + 2
         bias, self_feature = dk - 2, dk - 1
@@ -622,7 +651,7 @@ class Lowering:
         bos_score = -math.log(width_bos_weight(op)) / scale
         return self.head(
             selector, describe(op), bos_score, scale, np.zeros((self.d, 1)), np.ones(1), w_o, skew_budget,
-            budget_from,
+            budget_from, weighted_count(op),
         )
 
     # -- MLPs -------------------------------------------------------------- #
@@ -846,8 +875,8 @@ class Lowering:
             return mlp
         codes = codes or joint_codes(op, leaves, limit=None)
         assert codes is not None
-        for code in codes:
-            gate = self.gate(categorical, code.combo)
+        for code, sets in self.merged_gates(codes, leaves, categorical, table):
+            gate = self.gate(categorical, sets)
             x: dict[int, float] = {}
             for leaf, c in zip(numerical, code.coeffs):
                 if c:
@@ -1056,14 +1085,42 @@ class Lowering:
             return [self.layout.scratch[leaf.value.owner]]
         return self.dims(leaf.value)
 
-    def gate(self, categorical: Sequence[Leaf], combo: Sequence[Value]) -> dict[int, float]:
+    def gate(self, categorical: Sequence[Leaf], combo: Sequence[Value | tuple[Value, ...]]) -> dict[int, float]:
         """The one-hot dims (weight 1 each) that sum to len(combo) exactly where the
-        categorical leaves hold `combo` (`weights.gated_units`)."""
+        categorical leaves hold `combo` (`weights.gated_units`); an entry that is a tuple
+        admits each of its values (exact one-hots only: the dims' errors would add)."""
         gate: dict[int, float] = {}
-        for leaf, v in zip(categorical, combo):
-            dim = self.leaf_dim_of(leaf, v)
-            gate[dim] = gate.get(dim, 0.0) + 1.0
+        for leaf, entry in zip(categorical, combo):
+            for v in entry if isinstance(entry, tuple) else (entry,):
+                dim = self.leaf_dim_of(leaf, v)
+                gate[dim] = gate.get(dim, 0.0) + 1.0
         return gate
+
+    def merged_gates(
+        self, codes: Sequence[GateCode], leaves: Sequence[Leaf], categorical: Sequence[Leaf], table: Mapping
+    ) -> list[tuple[GateCode, tuple[tuple[Value, ...], ...]]]:
+        """The codes' gates, those that read the numerical leaves alike and write the same
+        outputs merged into one gate with a set of values per categorical leaf (cubes,
+        merged one leaf at a time): `-1 if indices == 0 else w` needs two gates, not one
+        per position. Only over exact one-hots."""
+        gates = [(code, tuple((v,) for v in code.combo)) for code in codes]
+        if any(self.onehot_total(leaf.value) for leaf in categorical):
+            return gates
+
+        def reads(code: GateCode) -> tuple:
+            outputs = tuple(value_key(table[key]) for key in code_keys(leaves, code))
+            return code.coeffs, tuple(z for z, _ in code.points), outputs
+
+        signature = {id(code): reads(code) for code in codes}
+        for j in range(len(categorical)):
+            merged: dict[tuple, list[tuple[GateCode, tuple[tuple[Value, ...], ...]]]] = {}
+            for code, sets in gates:
+                merged.setdefault((sets[:j] + sets[j + 1 :], signature[id(code)]), []).append((code, sets))
+            gates = [
+                (group[0][0], group[0][1][:j] + (tuple(v for _, sets in group for v in sets[j]),) + group[0][1][j + 1 :])
+                for group in merged.values()
+            ]
+        return gates
 
     def leaf_dim_of(self, leaf: Leaf, value: Value) -> int:
         """The one-hot dimension of a categorical leaf's value."""

@@ -438,7 +438,8 @@ rasp.program @kinds vocab [1, 2] max_seq_len 3 {
 // selector_width(c and (a or b)) -> selector_width(c and a) + selector_width(c and b) when
 // a and b never select the same key (`lt` and `eq` on the same s-ops) and the `or`
 // compares several pairs of s-ops: two heads instead of an MLP pairing tokens with indices.
-rasp.program @width_of_disjoint_or vocab ["a", "b"] max_seq_len 3 {
+// (At max_seq_len 32: at short lengths one head counts it by weight, the next case.)
+rasp.program @width_of_disjoint_or vocab ["a", "b"] max_seq_len 32 {
   %t = rasp.tokens : !rasp.sop<str>
   %i = rasp.indices : !rasp.sop<int>
   %smaller = rasp.select %t, %t, lt : !rasp.sop<str>, !rasp.sop<str>
@@ -460,5 +461,52 @@ rasp.program @width_of_disjoint_or vocab ["a", "b"] max_seq_len 3 {
 // CHECK-NEXT:    %[[B:.*]] = rasp.select_and %tie, %not_first
 // CHECK-NEXT:    %[[WB:.*]] = rasp.selector_width %[[B]] : !rasp.sop<int>
 // CHECK-NEXT:    %rank = rasp.sequence_map %[[WA]], %[[WB]], [(0, 0) -> 0, (0, 1) -> 1,
-// CHECK-SAME:      (1, 2) -> 3, (1, 3) -> 3,
+// CHECK-SAME:      (1, 2) -> 3, (1, 3) -> 4,
+// CHECK-SAME:      (30, 5) -> 32,
 // CHECK-NEXT:    rasp.output %rank
+
+// -----
+
+// The same rank at max_seq_len 3: one head counts it, keys weighted by powers of 4
+// (analysis.weighted_counts), so the width stays whole.
+rasp.program @width_by_weight vocab ["a", "b"] max_seq_len 3 {
+  %t = rasp.tokens : !rasp.sop<str>
+  %i = rasp.indices : !rasp.sop<int>
+  %smaller = rasp.select %t, %t, lt : !rasp.sop<str>, !rasp.sop<str>
+  %same = rasp.select %t, %t, eq : !rasp.sop<str>, !rasp.sop<str>
+  %earlier = rasp.select %i, %i, lt : !rasp.sop<int>, !rasp.sop<int>
+  %tie = rasp.select_and %same, %earlier
+  %before = rasp.select_or %smaller, %tie
+  %rank = rasp.selector_width %before : !rasp.sop<int>
+  rasp.output %rank : !rasp.sop<int>
+}
+
+// CHECK-LABEL: rasp.program @width_by_weight
+// CHECK:         %before = rasp.select_or %smaller, %tie
+// CHECK-NEXT:    %rank = rasp.selector_width %before : !rasp.sop<int>
+// CHECK-NEXT:    rasp.output %rank
+
+// -----
+
+// select_or(a, b) -> a where b selects only what a selects: sort_bos's second head.
+// Key 0 for query 0 (b) is selected by a too: %nb is -1 at position 0, as is %prev.
+rasp.program @or_of_implied_part vocab ["a", "b"] max_seq_len 3 {
+  %t = rasp.tokens : !rasp.sop<str>
+  %i = rasp.indices : !rasp.sop<int>
+  %zero = rasp.constant 0 : !rasp.sop<int>
+  %lt = rasp.select %t, %t, lt : !rasp.sop<str>, !rasp.sop<str>
+  %w = rasp.selector_width %lt : !rasp.sop<int>
+  %nb = rasp.sequence_map %i, %w, [(0, 0) -> -1, (0, 1) -> -1, (0, 2) -> -1, (0, 3) -> -1, (1, 0) -> 0, (1, 1) -> 1, (1, 2) -> 2, (1, 3) -> 3, (2, 0) -> 0, (2, 1) -> 1, (2, 2) -> 2, (2, 3) -> 3] : !rasp.sop<int>, !rasp.sop<int> -> !rasp.sop<int>
+  %prev = rasp.map %i, [0 -> -1, 1 -> 0, 2 -> 1] : !rasp.sop<int> -> !rasp.sop<int>
+  %grab = rasp.select %nb, %prev, eq : !rasp.sop<int>, !rasp.sop<int>
+  %first = rasp.select %i, %zero, eq : !rasp.sop<int>, !rasp.sop<int>
+  %self = rasp.select %i, %i, eq : !rasp.sop<int>, !rasp.sop<int>
+  %bos = rasp.select_and %first, %self
+  %either = rasp.select_or %grab, %bos
+  %out = rasp.aggregate %either, %t : !rasp.sop<str> -> !rasp.sop<str>
+  rasp.output %out : !rasp.sop<str>
+}
+
+// CHECK-LABEL: rasp.program @or_of_implied_part
+// CHECK-NOT:     rasp.select_or
+// CHECK:         %out = rasp.aggregate %grab, %t
