@@ -39,7 +39,10 @@ from rasp_ir.passes.fusion import (
     FusionPlan,
     Leaf,
     is_elementwise,
+    attention_inputs,
+    next_stage,
     plan_fusion,
+    plan_stages,
     shared_subexpressions,
 )
 
@@ -49,28 +52,6 @@ MLP = "mlp"
 ATTENTION_AND_MLP = "attention+mlp"
 FUSED = "fused"
 MAX_HIDDEN_ATTR = "fusion_max_hidden"
-
-
-def attention_inputs(op: Operation) -> list[SSAValue]:
-    """The s-ops a head reads: what its (possibly composite) selector compares, and the
-    aggregated values."""
-    found: list[SSAValue] = []
-    for operand in op.operands:
-        if isinstance(operand.type, SelectorType):
-            owner = operand.owner
-            assert isinstance(owner, Operation)
-            found.extend(attention_inputs(owner))
-        else:
-            found.append(operand)
-    return found
-
-
-def _next_stage(after: int, attention: bool) -> int:
-    """The first attention (odd) or MLP (even) stage after stage `after`."""
-    stage = after + 1
-    if (stage % 2 == 1) != attention:
-        stage += 1
-    return stage
 
 
 def program_max_hidden(program: ProgramOp) -> int:
@@ -89,16 +70,9 @@ def _stages(
     program: ProgramOp, plan: FusionPlan
 ) -> tuple[dict[Operation, tuple[int, str]], dict[SSAValue, int], Callable[[Leaf], int]]:
     """The schedule, the stage after which each s-op is in the residual stream, and when
-    a leaf is there (a width's scratch dim: after its head)."""
-    ready: dict[SSAValue, int] = {v: 0 for v in plan.embedded}
-    attention_stage: dict[Operation, int] = {}
+    a leaf is there (`fusion.plan_stages`)."""
+    ready, leaf_ready = plan_stages(program, plan)
     schedule: dict[Operation, tuple[int, str]] = {}
-
-    def leaf_ready(leaf: Leaf) -> int:
-        if leaf.scratch:
-            return attention_stage[leaf.value.owner]  # type: ignore[index]
-        return ready[leaf.value]
-
     for op in program.body.block.ops:
         if isinstance(op, MapRegionOp):
             raise RaspCompileError(f"rasp-allocate-layers: {describe(op)}: run rasp-materialize-tables first")
@@ -108,26 +82,17 @@ def _stages(
         if result in plan.embedded:
             schedule[op] = (0, EMBEDDING)
         elif isinstance(op, (AggregateOp, *WIDTH)):
-            after = max((ready[v] for v in attention_inputs(op)), default=0)
-            stage = _next_stage(after, attention=True)
-            attention_stage[op] = stage
+            stage = next_stage(max((ready[v] for v in attention_inputs(op)), default=0), attention=True)
             if isinstance(op, AggregateOp):
-                ready[result] = stage
                 schedule[op] = ((stage + 1) // 2, ATTENTION)
             elif result in plan.materialized:
-                ready[result] = stage + 1
                 schedule[op] = ((stage + 1) // 2, ATTENTION_AND_MLP)
             else:
                 schedule[op] = ((stage + 1) // 2, ATTENTION)
         elif is_elementwise(op) and result in plan.materialized:
-            after = max((leaf_ready(leaf) for leaf in plan.leaves[op]), default=0)
-            stage = _next_stage(after, attention=False)
-            ready[result] = stage
-            schedule[op] = (stage // 2, MLP)
+            schedule[op] = (ready[result] // 2, MLP)
         elif is_elementwise(op):
             schedule[op] = (0, FUSED)
-            if result in plan.folded:  # heads read it through its base
-                ready[result] = ready[plan.folded[result]]
     return schedule, ready, leaf_ready
 
 
@@ -178,7 +143,7 @@ def _share_subexpressions(program: ProgramOp, max_hidden: int) -> FusionPlan:
         schedule, ready, leaf_ready = _stages(program, plan)
         picked = shared_subexpressions(
             plan,
-            lambda leaves: _next_stage(max((leaf_ready(leaf) for leaf in leaves), default=0), attention=False),
+            lambda leaves: next_stage(max((leaf_ready(leaf) for leaf in leaves), default=0), attention=False),
             lambda value: ready[value],
         )
         if not picked:

@@ -1386,16 +1386,118 @@ def _embedding_source(op: Operation, sources: dict[SSAValue, str | None]) -> str
 def plan_fusion(program: ProgramOp, max_hidden: int = DEFAULT_MAX_HIDDEN) -> FusionPlan:
     """Decide which s-ops live in the residual stream and the leaves of each MLP."""
     first = _plan_fusion(program, max_hidden)
-    if not first.splits:
-        return first
-    # The worklist decides one root at a time: a root split before an s-op its cone
-    # reaches was found to be in the stream anyway. Plan again, with what the first plan
-    # put in the stream for reasons other than splits known from the start.
-    known = {
-        leaf.value for root, leaves in first.leaves.items() if root not in first.splits for leaf in leaves if not leaf.scratch
-    }
-    known |= {value for value in first.materialized if isinstance(value.owner, AggregateOp)}
-    return _plan_fusion(program, max_hidden, frozenset(known - first.embedded), frozenset(first.splits))
+    known: frozenset[SSAValue] = frozenset()
+    retry: frozenset[Operation] = frozenset()
+    plan = first
+    if first.splits:
+        # The worklist decides one root at a time: a root split before an s-op its cone
+        # reaches was found to be in the stream anyway. Plan again, with what the first
+        # plan put in the stream for reasons other than splits known from the start.
+        found = {
+            leaf.value
+            for root, leaves in first.leaves.items() if root not in first.splits
+            for leaf in leaves if not leaf.scratch
+        }
+        found |= {value for value in first.materialized if isinstance(value.owner, AggregateOp)}
+        known, retry = frozenset(found - first.embedded), frozenset(first.splits)
+        plan = _plan_fusion(program, max_hidden, known, retry)
+    return _deepened(program, plan, max_hidden, known, retry)
+
+
+DEEPEN_ROUNDS = 4
+"""Most times `_deepened` plans again (moving one MLP earlier can let its readers move)."""
+
+
+def _deepened(
+    program: ProgramOp, plan: FusionPlan, max_hidden: int, known: frozenset[SSAValue], retry: frozenset[Operation]
+) -> FusionPlan:
+    """The plan, where MLPs that wait for s-ops another MLP puts in the stream just
+    before them compute from what is there a block earlier instead (their cones run
+    through those s-ops), wherever one MLP can: a cone is cut wherever an s-op is in the
+    stream, and the worklist does not know which of them come late. Rover's
+    `relative_clause_pos == i and inference_clause` waited in an MLP-only block for both,
+    which the MLP before computes from the heads' outputs. Planned again with those
+    MLPs' cuts (`deep`) until nothing moves; kept only where the program needs fewer
+    blocks (the MLPs that read more are larger)."""
+    best, best_blocks = plan, _block_count(program, plan)
+    deep: dict[Operation, frozenset[SSAValue]] = {}
+    for _ in range(DEEPEN_ROUNDS):
+        ready, leaf_ready = plan_stages(program, plan)
+        found: dict[Operation, frozenset[SSAValue]] = {}
+        for root, leaves in plan.leaves.items():
+            if not isinstance(root, ELEMENTWISE) or PRECISION_SPLIT in root.attributes:
+                continue
+            stage = ready[root.results[0]]
+            early = frozenset(v for v in plan.materialized if ready.get(v, stage) <= stage - 3)
+            cone = cone_leaves(root, early, plan.embedded)
+            if set(cone) != set(leaves) and all(leaf_ready(leaf) <= stage - 3 for leaf in cone):
+                if representable(root, cone, max_hidden) is None:
+                    found[root] = early
+        if not found:
+            break
+        deep.update(found)
+        plan = _plan_fusion(program, max_hidden, known, retry, deep)
+        blocks = _block_count(program, plan)
+        if blocks < best_blocks:
+            best, best_blocks = plan, blocks
+    return best
+
+
+def plan_stages(program: ProgramOp, plan: FusionPlan) -> tuple[dict[SSAValue, int], Callable[[Leaf], int]]:
+    """As-soon-as-possible stages (0: embedding, 2b-1: attention of block b, 2b: its MLP):
+    the stage after which each s-op is in the residual stream, and when a leaf is there
+    (a width's scratch dimension: after its head). `rasp-allocate-layers` records them."""
+    ready: dict[SSAValue, int] = {v: 0 for v in plan.embedded}
+    attention_stage: dict[Operation, int] = {}
+
+    def leaf_ready(leaf: Leaf) -> int:
+        if leaf.scratch:
+            return attention_stage[leaf.value.owner]  # type: ignore[index]
+        return ready[leaf.value]
+
+    for op in program.body.block.ops:
+        if not op.results or isinstance(op.results[0].type, SelectorType) or op.results[0] in plan.embedded:
+            continue
+        result = op.results[0]
+        if isinstance(op, (AggregateOp, *WIDTH)):
+            stage = next_stage(max((ready[v] for v in attention_inputs(op)), default=0), attention=True)
+            attention_stage[op] = stage
+            if isinstance(op, AggregateOp):
+                ready[result] = stage
+            elif result in plan.materialized:
+                ready[result] = stage + 1
+        elif isinstance(op, ELEMENTWISE) and result in plan.materialized:
+            ready[result] = next_stage(max((leaf_ready(leaf) for leaf in plan.leaves[op]), default=0), attention=False)
+        elif isinstance(op, ELEMENTWISE) and result in plan.folded:  # heads read it through its base
+            ready[result] = ready[plan.folded[result]]
+    return ready, leaf_ready
+
+
+def next_stage(after: int, attention: bool) -> int:
+    """The first attention (odd) or MLP (even) stage after stage `after`."""
+    stage = after + 1
+    if (stage % 2 == 1) != attention:
+        stage += 1
+    return stage
+
+
+def attention_inputs(op: Operation) -> list[SSAValue]:
+    """The s-ops a head reads: what its (possibly composite) selector compares, and the
+    aggregated values."""
+    found: list[SSAValue] = []
+    for operand in op.operands:
+        if isinstance(operand.type, SelectorType):
+            owner = operand.owner
+            assert isinstance(owner, Operation)
+            found.extend(attention_inputs(owner))
+        else:
+            found.append(operand)
+    return found
+
+
+def _block_count(program: ProgramOp, plan: FusionPlan) -> int:
+    ready, _ = plan_stages(program, plan)
+    return (max(ready.values(), default=0) + 1) // 2
 
 
 def _plan_fusion(
@@ -1403,9 +1505,11 @@ def _plan_fusion(
     max_hidden: int,
     known: frozenset[SSAValue] = frozenset(),
     retry: frozenset[Operation] = frozenset(),
+    deep: Mapping[Operation, frozenset[SSAValue]] | None = None,
 ) -> FusionPlan:
     """One plan: roots in `retry` (split by an earlier plan) may also cut their cones at
-    the `known` s-ops (in the stream in that plan for reasons other than splits)."""
+    the `known` s-ops (in the stream in that plan for reasons other than splits); roots in
+    `deep` cut theirs only at the s-ops given (`_deepened`)."""
     plan = FusionPlan(max_hidden=max_hidden)
     ops = list(program.body.block.ops)
     sources: dict[SSAValue, str | None] = {}
@@ -1443,6 +1547,8 @@ def _plan_fusion(
         assert isinstance(owner, Operation)
         plan.materialized.add(value)
         available = plan.materialized | known if owner in retry else plan.materialized
+        if deep and owner in deep:
+            available = set(deep[owner])
         leaves, reason = choose_leaves(owner, available, plan.embedded, max_hidden)
         if reason is not None:
             if not isinstance(owner, ELEMENTWISE):
