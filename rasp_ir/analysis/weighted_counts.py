@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import product
 
 from xdsl.ir import Operation, SSAValue
@@ -81,9 +81,9 @@ class WeightedCount:
     noise: float
     """Bound on float32's error on the share BOS gets."""
 
-    @property
-    def span(self) -> int:
-        return sum(max(e for e in row if e is not None) for row in self.exponents)
+    @cached_property
+    def _width_of(self) -> dict[int, int]:
+        return dict(self.widths)
 
     def share(self, z: int) -> float:
         return self.bos_weight / (self.bos_weight + z)
@@ -93,9 +93,12 @@ class WeightedCount:
         return [(self.share(z), w) for z, w in self.widths]
 
     def decode(self, share: float) -> int:
-        """The width of the Z whose share is nearest `share`."""
-        z = self.bos_weight / share - self.bos_weight
-        return min(self.widths, key=lambda zw: abs(zw[0] - z))[1]
+        """The width of the Z whose share `share` is (an integer: weights are powers of
+        the base, the smallest 1)."""
+        z = round(self.bos_weight / share - self.bos_weight)
+        if z not in self._width_of:
+            raise ValueError(f"no sum of weights gives the share {share}")
+        return self._width_of[z]
 
     def exponent(self, pair: int, key: Value, query: Value) -> int | None:
         return self.exponents[pair][RELATIONS.index(relation(key, query))]
