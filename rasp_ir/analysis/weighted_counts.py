@@ -120,7 +120,7 @@ def weighted_count(op: Operation) -> WeightedCount | None:
     max_seq_len = getattr(program, "max_seq_len", None)
     if max_seq_len is None:
         return None
-    leaves = _leaves(op.selector)
+    leaves = select_leaves(op.selector)
     if leaves is None:
         return None
     pairs = tuple(dict.fromkeys((leaf.keys, leaf.queries) for leaf in leaves if _compares(leaf)))
@@ -139,16 +139,18 @@ def weighted_count(op: Operation) -> WeightedCount | None:
     return WeightedCount(pairs, exponents, base, bos_weight, widths, noise)
 
 
-def _leaves(selector: SSAValue) -> list[SelectOp] | None:
+def select_leaves(selector: SSAValue) -> list[SelectOp] | None:
+    """The selects an `and`/`or`/`not` tree combines (with repeats); None when it holds a
+    select_table (whose values are paired up already)."""
     owner = selector.owner
     if isinstance(owner, SelectOp):
         return [owner]
     if isinstance(owner, SelectAndOp | SelectOrOp):
-        a, b = _leaves(owner.lhs), _leaves(owner.rhs)
+        a, b = select_leaves(owner.lhs), select_leaves(owner.rhs)
         return None if a is None or b is None else a + b
     if isinstance(owner, SelectNotOp):
-        return _leaves(owner.input)
-    return None  # a select_table: values paired up already
+        return select_leaves(owner.input)
+    return None
 
 
 def _compares(leaf: SelectOp) -> bool:
@@ -180,7 +182,7 @@ def _mixes_pairs(selector: SSAValue) -> bool:
     owner = selector.owner
     if isinstance(owner, SelectAndOp):
         return _mixes_pairs(owner.lhs) or _mixes_pairs(owner.rhs)
-    leaves = _leaves(selector) or []
+    leaves = select_leaves(selector) or []
     return len({(leaf.keys, leaf.queries) for leaf in leaves if _compares(leaf)}) > 1
 
 
@@ -291,4 +293,4 @@ def _levels(status: dict[int, bool], n: int, base: int) -> list[tuple[int, int]]
     return sorted(widths.items())
 
 
-__all__ = ["RELATIONS", "WeightedCount", "relation", "weighted_count"]
+__all__ = ["RELATIONS", "WeightedCount", "relation", "select_leaves", "weighted_count"]

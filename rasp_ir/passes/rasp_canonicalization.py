@@ -66,7 +66,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 from xdsl.rewriter import InsertPoint
 
 from rasp_ir.analysis.encodings import selects_at_most_one
-from rasp_ir.analysis.weighted_counts import weighted_count
+from rasp_ir.analysis.weighted_counts import select_leaves, weighted_count
 from rasp_ir.dialects.rasp import (
     AggregateOp,
     ConstantOp,
@@ -779,9 +779,10 @@ def _implies(premise: SSAValue, conclusion: SSAValue) -> bool:
     when not proven)."""
     compared: dict[str, dict[SSAValue, None]] = {"keys": {}, "queries": {}}
     for selector in (premise, conclusion):
-        for leaf in _select_leaves(selector):
-            if leaf is None:
-                return False
+        leaves = select_leaves(selector)
+        if leaves is None:
+            return False
+        for leaf in leaves:
             compared["keys"][leaf.keys] = None
             compared["queries"][leaf.queries] = None
     roots: dict[str, dict[SSAValue, None]] = {"keys": {}, "queries": {}}
@@ -827,17 +828,6 @@ def _root_values(root: SSAValue) -> list[Value] | None:
     if isinstance(owner, IndicesOp):
         return list(range(n))
     return list(range(n + 1)) if isinstance(owner, SelectorWidthOp) else None
-
-
-def _select_leaves(selector: SSAValue) -> list[SelectOp | None]:
-    owner = selector.owner
-    if isinstance(owner, SelectOp):
-        return [owner]
-    if isinstance(owner, SelectAndOp | SelectOrOp):
-        return _select_leaves(owner.lhs) + _select_leaves(owner.rhs)
-    if isinstance(owner, SelectNotOp):
-        return _select_leaves(owner.input)
-    return [None]
 
 
 def _collect_roots(sop: SSAValue, roots: dict[SSAValue, None]) -> bool:
