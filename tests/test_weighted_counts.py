@@ -152,3 +152,19 @@ def test_every_sum_of_weights_decodes_to_the_count_of_selected_keys():
             assert widths[z] == sum(c for c, (_, sel) in zip(counts, live) if sel)
         assert 0 < noise and bos_weight == max(levels[-1][0], 1)
     assert found > 20
+
+
+def test_numbers_computed_from_a_weighted_rank_are_split_rather_than_refused():
+    """`rank * 0.5 + indices` from the head's share directly needs steps over every sum of
+    weights writing numbers, too fine for float32 at max_seq_len 12: the compiler splits
+    it (the rank decoded first, a block more) instead of refusing, as it now does for any
+    number whose steps round past the tolerance."""
+    source = RANK + "half = rank * 0.5 + indices;\n"
+    program, ir, model = compiled(source, "half", list("abc"), 12)
+    assert model.summary().heads_per_layer == [1, 0]
+    rng = random.Random(12)
+    batch = [[rng.choice("abc") for _ in range(rng.randint(1, 12))] for _ in range(300)] + [["a"] * 12]
+    expected = [program.evaluate(xs) for xs in batch]
+    for stage, outputs in (("executor", TransformerExecutor(ir).run(batch)), ("onnxruntime", model.run(batch))):
+        for xs, want, got in zip(batch, expected, outputs):
+            assert all(abs(w - g) <= 1e-3 for w, g in zip(want, got)), (stage, xs)

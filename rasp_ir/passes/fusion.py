@@ -1337,11 +1337,15 @@ def _uncached_steps_reason(root: Operation, leaves: Sequence[Leaf], max_hidden: 
 def _split_leaves(op: Operation) -> list[Leaf]:
     """The leaves of an op computed from its direct operands. A selector_width operand is
     read through its head's scratch dimension (no decoding MLP first) while that leaves
-    at most one numerical input."""
+    at most one numerical input, unless it is a weighted count (whose scratch dimension
+    has many values per width: its decoding MLP reads them first)."""
     leaves: list[Leaf] = []
     numerical = sum(1 for v in op.operands if isinstance(v.type, SOpType) and v.type.is_numerical)
     for v in dict.fromkeys(op.operands):
-        if isinstance(v.owner, WIDTH) and numerical == 0 and not isinstance(op, LinearSequenceMapOp):
+        if (
+            isinstance(v.owner, WIDTH) and numerical == 0 and not isinstance(op, LinearSequenceMapOp)
+            and weighted_count(v.owner) is None
+        ):
             leaves.append(Leaf(v, scratch=True))
             numerical += 1
         else:

@@ -995,10 +995,14 @@ class Lowering:
             if result in self.joint_code_values:  # the noise `fusion.leaf_noise` assumed
                 budget = min(budget, MLP_OUTPUT_NOISE * self.value_bound(result))
             if ROUNDING_SAFETY * worst > budget:
-                raise RaspCompileError(
+                # Computed from its direct operands (one-hots, not steps over a fine code),
+                # it may be exact: `RaspToTransformerPass` splits it, and refuses only if
+                # it was split already.
+                raise ImpreciseInputs(
                     f"rasp-to-transformer: {describe(op)}: its MLP's steps are so fine that float32 leaves its "
                     f"result off by {worst:.2g} on some input (run on every combination of its inputs); lower "
-                    "max_seq_len or give its inputs fewer values"
+                    "max_seq_len or give its inputs fewer values",
+                    [op],
                 )
             return
         self.onehot_error[result] = error
