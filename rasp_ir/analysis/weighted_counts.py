@@ -14,9 +14,11 @@ reach, and the base exceeds max_seq_len, Z's digits in that base count the keys 
 exponent, so the width (the count of the selected exponents' keys) is a function of Z,
 and one MLP reads it off the share with steps, as for an ordinary width.
 
-Z takes about n * base**span values (span: the largest exponent), so this pays only at
+Z takes up to n * base**span values (span: the largest exponent sum), so this pays only at
 short max_seq_len; `weighted_count` returns None where the steps would be too fine for
-float32 (and the compiler counts the parts with several heads instead). It is used only
+float32, and the compiler does what it did before: two heads for the two parts of a
+disjoint `or` (`WidthOfDisjointOr`), else an MLP pairing the s-ops before one head
+(`rasp-lower-composite-selectors`). It is used only
 where the selects compare s-ops computed from tokens, indices and constants alone: their
 one-hots are exact, so the scores carry no error but float32's.
 """
