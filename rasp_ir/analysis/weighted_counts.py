@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import product
+from weakref import WeakKeyDictionary
 
 from xdsl.ir import Operation, SSAValue
 
@@ -130,15 +131,35 @@ def weighted_count(op: Operation) -> WeightedCount | None:
         return None
     if not all(_exact(k) and _exact(q) and _comparable(k, q) for k, q in pairs):
         return None
+    # Fusion asks once per value it reads off the head's share: the selector's truth
+    # table is evaluated again only when the selector (its ops, their operands and
+    # predicates) or max_seq_len changed.
+    selects = tuple((leaf, leaf.predicate.data, leaf.keys, leaf.queries) for leaf in leaves)
+    fingerprint = (int(max_seq_len.data), selects, _shape(op.selector))
+    cached = _COUNTS.get(op)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     table = tuple(
         _evaluate(op.selector, {leaf: _holds(leaf, rels, pairs) for leaf in leaves})
         for rels in product(RELATIONS, repeat=len(pairs))
     )
     found = _search(table, len(pairs), int(max_seq_len.data))
-    if found is None:
-        return None
-    exponents, base, bos_weight, widths, noise = found
-    return WeightedCount(pairs, exponents, base, bos_weight, widths, noise)
+    result = None if found is None else WeightedCount(pairs, *found)
+    _COUNTS[op] = (fingerprint, result)
+    return result
+
+
+_COUNTS: WeakKeyDictionary[Operation, tuple[tuple, WeightedCount | None]] = WeakKeyDictionary()
+
+
+def _shape(selector: SSAValue) -> tuple:
+    """The `and`/`or`/`not` tree over the selects, by op."""
+    owner = selector.owner
+    if isinstance(owner, SelectAndOp | SelectOrOp):
+        return (owner, _shape(owner.lhs), _shape(owner.rhs))
+    if isinstance(owner, SelectNotOp):
+        return (owner, _shape(owner.input))
+    return (owner,)
 
 
 def select_leaves(selector: SSAValue) -> list[SelectOp] | None:
