@@ -66,6 +66,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 from xdsl.rewriter import InsertPoint
 
 from rasp_ir.analysis.encodings import selects_at_most_one
+from rasp_ir.analysis.value_sets import ValueSetTooLarge, infer_op_values
 from rasp_ir.analysis.weighted_counts import select_leaves, weighted_count
 from rasp_ir.dialects.rasp import (
     AggregateOp,
@@ -76,6 +77,7 @@ from rasp_ir.dialects.rasp import (
     LinearSequenceMapOp,
     MapOp,
     Predicate,
+    ProgramOp,
     SelectAndOp,
     SelectNotOp,
     SelectOp,
@@ -813,21 +815,21 @@ def _implies(premise: SSAValue, conclusion: SSAValue) -> bool:
 
 def _root_values(root: SSAValue) -> list[Value] | None:
     """The values `root` can take: its value set, else (before value sets, or for a width
-    canonicalization made) what tokens, indices and widths can hold."""
+    canonicalization made) what value-set inference gives tokens, indices and widths."""
     values = known_values(root)
     if values is not None:
         return list(values.data)
     owner = root.owner
-    assert isinstance(owner, Operation)
-    if isinstance(owner, TokensOp):
-        vocab = owner.parent_op().vocabulary  # type: ignore[union-attr]
-        return None if vocab is None else list(vocab)
-    n = _max_seq_len(owner)
-    if n is None:
+    program = owner.parent_op() if isinstance(owner, Operation) else None
+    if not isinstance(owner, TokensOp | IndicesOp | SelectorWidthOp) or not isinstance(program, ProgramOp):
         return None
-    if isinstance(owner, IndicesOp):
-        return list(range(n))
-    return list(range(n + 1)) if isinstance(owner, SelectorWidthOp) else None
+    vocab, n = program.vocabulary, program.seq_len
+    if n is None or (vocab is None and isinstance(owner, TokensOp)):
+        return None
+    try:
+        return infer_op_values(owner, [None] * len(owner.operands), vocab or (), n)
+    except ValueSetTooLarge:
+        return None
 
 
 def _collect_roots(sop: SSAValue, roots: dict[SSAValue, None]) -> bool:
