@@ -39,7 +39,6 @@ from rasp_ir.passes.fusion import (
     FusionPlan,
     Leaf,
     is_elementwise,
-    attention_inputs,
     next_stage,
     plan_fusion,
     plan_stages,
@@ -81,14 +80,11 @@ def _stages(
         result = op.results[0]
         if result in plan.embedded:
             schedule[op] = (0, EMBEDDING)
-        elif isinstance(op, (AggregateOp, *WIDTH)):
-            stage = next_stage(max((ready[v] for v in attention_inputs(op)), default=0), attention=True)
-            if isinstance(op, AggregateOp):
-                schedule[op] = ((stage + 1) // 2, ATTENTION)
-            elif result in plan.materialized:
-                schedule[op] = ((stage + 1) // 2, ATTENTION_AND_MLP)
-            else:
-                schedule[op] = ((stage + 1) // 2, ATTENTION)
+        elif isinstance(op, AggregateOp):
+            schedule[op] = ((ready[result] + 1) // 2, ATTENTION)
+        elif isinstance(op, WIDTH):  # its head writes the scratch dimension; an MLP decodes it
+            block = (leaf_ready(Leaf(result, scratch=True)) + 1) // 2
+            schedule[op] = (block, ATTENTION_AND_MLP if result in plan.materialized else ATTENTION)
         elif is_elementwise(op) and result in plan.materialized:
             schedule[op] = (ready[result] // 2, MLP)
         elif is_elementwise(op):

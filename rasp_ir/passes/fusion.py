@@ -1423,10 +1423,10 @@ def _deepened(
     which the MLP before computes from the heads' outputs. Planned again with those
     MLPs' cuts (`deep`) until nothing moves; kept only where the program needs fewer
     blocks (the MLPs that read more are larger)."""
-    best, best_blocks = plan, _block_count(program, plan)
+    ready, leaf_ready = plan_stages(program, plan)
+    best, best_blocks = plan, _block_count(ready)
     deep: dict[Operation, frozenset[SSAValue]] = {}
     for _ in range(DEEPEN_ROUNDS):
-        ready, leaf_ready = plan_stages(program, plan)
         found: dict[Operation, frozenset[SSAValue]] = {}
         for root, leaves in plan.leaves.items():
             if not isinstance(root, ELEMENTWISE) or PRECISION_SPLIT in root.attributes:
@@ -1441,7 +1441,8 @@ def _deepened(
             break
         deep.update(found)
         plan = _plan_fusion(program, max_hidden, known, retry, deep)
-        blocks = _block_count(program, plan)
+        ready, leaf_ready = plan_stages(program, plan)
+        blocks = _block_count(ready)
         if blocks < best_blocks:
             best, best_blocks = plan, blocks
     return best
@@ -1499,8 +1500,8 @@ def attention_inputs(op: Operation) -> list[SSAValue]:
     return found
 
 
-def _block_count(program: ProgramOp, plan: FusionPlan) -> int:
-    ready, _ = plan_stages(program, plan)
+def _block_count(ready: Mapping[SSAValue, int]) -> int:
+    """Blocks a plan's stages take (`plan_stages`)."""
     return (max(ready.values(), default=0) + 1) // 2
 
 
